@@ -1,0 +1,192 @@
+"""PII redaction with Presidio's recognizers and spaCy NER.
+
+Spans are replaced by typed placeholders (``<EMAIL_ADDRESS>``) before any text
+is embedded, indexed or logged. The analyzer is built once per process.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from ingest.offline import configure_offline, load_spacy, resolve_spacy_model
+from ingest.records import Block, RedactionResult
+from ingest.settings import IngestSettings
+
+# Presidio's context enhancer needs lemmas (tagger + attribute_ruler + lemmatizer);
+# the dependency parser is the one component it never reads.
+_PRESIDIO_SPACY_EXCLUDE = ("parser",)
+
+# Words that help-center UI text capitalizes and a small NER model then takes
+# for a person ("Click Save", "Admin", "Download PDF").
+_UI_WORDS = frozenset(
+    """click tap select open choose download upload save send add create delete remove edit update
+    confirm cancel continue next back start stop switch turn enable disable export import preview
+    print copy paste submit sign log go view show hide connect disconnect reconnect verify
+    settings admin admins owner email mail billing account accounts invoice invoices card plan plans
+    starter growth scale pro business free trial payment payments paid unpaid draft void overdue
+    help support dashboard profile security password reports report team users user roles role
+    labels label extras batch custom format scripts backups api oauth sso saml webhook webhooks
+    tick generate escalate defaults default standard schedule refresh split map respond allow
+    require change make subscribe apply done mark share getting failed status problem queue bulk
+    tip note warning important step steps yes no ok okay hi hello thanks regards dear""".split()
+)
+# Named products and services that help centers mention all the time.
+DEFAULT_BRAND_ALLOW_LIST = (
+    "Stripe", "PayPal", "Zapier", "Shopify", "WooCommerce", "Firefox", "Chrome", "Edge", "Safari",
+    "Authy", "Google", "Microsoft", "Okta", "Slack", "Xero", "QuickBooks", "Apple", "Android", "iOS",
+    "Gmail", "Outlook", "Postman", "Noto Sans", "Roboto Mono", "Source Serif",
+)  # fmt: skip
+# spaCy's English NER labels German nouns and "Sie" as persons; no German model
+# ships offline, so other languages get the pattern recognizers only.
+NER_LANGUAGES = ("en",)
+_NAME_TOKEN = re.compile(r"^[A-ZÀ-Þ][a-zà-ÿ]+(?:[-'’][A-ZÀ-Þ]?[a-zà-ÿ]+)*\.?$")
+_LOWER_WORD = re.compile(r"\b[a-zà-ÿ]+\b")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One detected PII span in a text."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+class Redactor:
+    """Finds and replaces PII in text; thread-compatible, build once and reuse."""
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self.entities = list(settings.pii_entities)
+        self.min_score = settings.pii_min_score
+        self.allow_list = [*DEFAULT_BRAND_ALLOW_LIST, *settings.pii_allow_list]
+        self._analyzer = _build_analyzer(str(resolve_spacy_model(settings.spacy_model)))
+
+    def find(self, text: str, locale: str = "en") -> list[Span]:
+        """Non-overlapping PII spans in ``text``, in order."""
+        if not text.strip():
+            return []
+        entities = self.entities
+        if locale.split("-")[0].lower() not in NER_LANGUAGES:
+            entities = [e for e in entities if e != "PERSON"]
+        results = self._analyzer.analyze(
+            text=text,
+            language="en",
+            entities=entities,
+            score_threshold=self.min_score,
+            allow_list=self.allow_list or None,
+        )
+        spans = [Span(r.entity_type, r.start, r.end, r.score) for r in results]
+        lowercase_words = set(_LOWER_WORD.findall(text))
+        spans = [
+            s
+            for s in spans
+            if s.entity_type != "PERSON"
+            or _looks_like_name(text[s.start : s.end], lowercase_words, _starts_sentence(text, s.start))
+        ]
+        return _without_overlaps(spans)
+
+    def redact(self, text: str, locale: str = "en") -> RedactionResult:
+        """``text`` with every PII span replaced by ``<ENTITY_TYPE>``, and counts per type."""
+        spans = self.find(text, locale)
+        return RedactionResult(text=_replace(text, spans), counts=dict(Counter(s.entity_type for s in spans)))
+
+    def redact_blocks(
+        self, title: str, blocks: Sequence[Block], locale: str = "en"
+    ) -> tuple[str, list[Block], Counter[str]]:
+        """Redact a title and blocks with one analyzer pass over the whole document."""
+        texts = [title, *[block.text for block in blocks]]
+        joined = "\n\n".join(texts)
+        spans = self.find(joined, locale)
+        counts: Counter[str] = Counter()
+        redacted: list[str] = []
+        offset = 0
+        for text in texts:
+            end = offset + len(text)
+            inside = [
+                Span(s.entity_type, max(s.start, offset) - offset, min(s.end, end) - offset, s.score)
+                for s in spans
+                if s.start < end and s.end > offset
+            ]
+            counts.update(s.entity_type for s in inside)
+            redacted.append(_replace(text, inside))
+            offset = end + 2
+        new_blocks = [
+            Block(kind=block.kind, text=text, section_path=block.section_path)
+            for block, text in zip(blocks, redacted[1:], strict=True)
+        ]
+        return redacted[0], new_blocks, counts
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'(*-")
+    return not before or before[-1] in ".!?:\n"
+
+
+def _looks_like_name(span_text: str, lowercase_words: set[str], sentence_start: bool) -> bool:
+    """Reject NER "persons" that are UI words or common words of this very text.
+
+    Every token must be capitalized like a name; a lone word opening a
+    sentence is capitalized for grammar, not evidence ("Refresh the page");
+    an opening UI verb is an instruction ("Connect Stripe"); and at least one
+    token must be neither a known UI word nor a word the text also uses in
+    lowercase ("Email" beside "email" is a word, "Whitfield" is a name).
+    """
+    tokens = span_text.split()
+    if not tokens or not all(_NAME_TOKEN.match(token) for token in tokens):
+        return False
+    if sentence_start and (len(tokens) == 1 or tokens[0].lower() in _UI_WORDS):
+        return False
+    return any(
+        token.rstrip(".").lower() not in _UI_WORDS and token.rstrip(".").lower() not in lowercase_words
+        for token in tokens
+    )
+
+
+def _replace(text: str, spans: Sequence[Span]) -> str:
+    out: list[str] = []
+    cursor = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        out.append(text[cursor : span.start])
+        out.append(f"<{span.entity_type}>")
+        cursor = span.end
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+def _without_overlaps(spans: list[Span]) -> list[Span]:
+    """Keep the strongest span where spans overlap (score, then length, then position)."""
+    ranked = sorted(spans, key=lambda s: (-s.score, -(s.end - s.start), s.start, s.entity_type))
+    chosen: list[Span] = []
+    for span in ranked:
+        if all(span.end <= c.start or span.start >= c.end for c in chosen):
+            chosen.append(span)
+    return sorted(chosen, key=lambda s: s.start)
+
+
+@cache
+def _build_analyzer(model_dir: str) -> Any:
+    configure_offline()
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+
+    class LocalSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
+        """Presidio's spaCy engine, loading our pipeline by path without the parser."""
+
+        def load(self) -> None:
+            self.nlp = {"en": load_spacy(model_dir, _PRESIDIO_SPACY_EXCLUDE)}
+
+    ner = NerModelConfiguration(
+        model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
+        labels_to_ignore=["ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "CARDINAL", "DATE", "MONEY"],
+    )
+    engine = LocalSpacyEngine(models=[{"lang_code": "en", "model_name": model_dir}], ner_model_configuration=ner)
+    engine.load()
+    registry = RecognizerRegistry(supported_languages=["en"])
+    registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
+    return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])
