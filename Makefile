@@ -1,0 +1,45 @@
+# deskpilot: `make run` runs the product on the embedded defaults, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run ingest test lint typecheck pytest bench clean
+
+install: $(STAMP)
+
+# torch is pinned to the CPU wheel first; unstructured-inference (needed by
+# unstructured's PDF partitioner) goes in without its dependencies, which
+# would otherwise pull torchvision and break that torch.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps unstructured-inference==1.6.14
+	touch $(STAMP)
+
+run: install ingest
+	$(BIN)/deskpilot index stats
+
+ingest: install
+	$(BIN)/deskpilot ingest data/samples/helpcenter data/samples/bad
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python evals/bench_ingest.py
+
+clean:
+	rm -rf .deskpilot .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""assistant: filled in by later issues."""

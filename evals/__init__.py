@@ -1,0 +1,1 @@
+"""evals: filled in by later issues."""

@@ -1,0 +1,211 @@
+"""Make the index match a set of chunks, incrementally and crash-safely.
+
+Per document: upsert the new points, delete the old ones it no longer has,
+then commit its manifest row. The manifest therefore never names a point
+that is not in the index; a run killed in between can leave extra points,
+which the next run finds (index ids not in the manifest) and deletes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.records import Chunk
+from retrieval.embedder import Embedder
+from retrieval.index import VectorIndex, point_id
+from retrieval.records import IndexPoint, SyncReport
+from retrieval.sparse import Bm25Encoder
+from retrieval.store import Manifest, ManifestEntry
+
+Progress = Callable[[str, int, int], None]
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the dense model sees: title and section path give the chunk its context."""
+    return "\n".join(part for part in (chunk.title, chunk.section_label, chunk.text) if part)
+
+
+def payload_of(chunk: Chunk) -> dict[str, Any]:
+    """The stored payload: everything a Hit needs to cite and filter."""
+    return {
+        "doc_id": chunk.doc_id,
+        "article_id": chunk.article_id,
+        "chunk_no": chunk.chunk_no,
+        "text": chunk.text,
+        "title": chunk.title,
+        "url": chunk.url,
+        "section_path": list(chunk.section_path),
+        "section": chunk.section_label,
+        "tenant": chunk.tenant,
+        "product": chunk.product,
+        "locale": chunk.locale,
+        "updated_at": chunk.updated_at,
+        "source_path": chunk.source_path,
+        "format": chunk.format,
+        "token_count": chunk.token_count,
+        "content_hash": chunk.content_hash,
+    }
+
+
+@dataclass
+class _DocPlan:
+    doc_id: str
+    chunks: list[Chunk]
+    ids: tuple[str, ...]
+    previous: ManifestEntry | None
+
+
+class IndexSync:
+    """Applies chunk sets to one index + manifest pair."""
+
+    def __init__(self, index: VectorIndex, manifest: Manifest, embedder: Embedder, sparse: Bm25Encoder) -> None:
+        self.index, self.manifest, self.embedder, self.sparse = index, manifest, embedder, sparse
+
+    def sync(
+        self,
+        chunks: Sequence[Chunk],
+        scope: Iterable[Path] = (),
+        keep_sources: Iterable[str] = (),
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Index ``chunks``; delete documents under ``scope`` that produced none this time.
+
+        ``keep_sources`` lists source files that failed to load this run: their
+        documents keep their last good chunks instead of disappearing.
+        """
+        entries = self.manifest.entries()
+        orphans = self._remove_orphans(entries)
+        plans = self._plan(chunks, entries)
+        computed_before, cached_before = self.embedder.computed, self.embedder.cached
+        report = dict.fromkeys(
+            (
+                "chunks_added",
+                "chunks_updated",
+                "chunks_deleted",
+                "chunks_unchanged",
+                "documents_added",
+                "documents_updated",
+                "documents_deleted",
+                "documents_unchanged",
+            ),
+            0,
+        )
+        changed = [p for p in plans if p.previous is None or p.previous.point_ids != p.ids]
+        for plan in plans:
+            if plan not in changed:
+                report["documents_unchanged"] += 1
+                report["chunks_unchanged"] += len(plan.ids)
+        self._apply(changed, report, progress)
+        self._remove_missing(plans, entries, scope, keep_sources, report)
+        return SyncReport(
+            **report,
+            orphans_removed=orphans,
+            embeddings_computed=self.embedder.computed - computed_before,
+            embeddings_cached=self.embedder.cached - cached_before,
+        )
+
+    def _remove_orphans(self, entries: dict[str, ManifestEntry]) -> int:
+        known = {pid for entry in entries.values() for pid in entry.point_ids}
+        orphans = sorted(self.index.ids() - known)
+        self.index.delete(orphans)
+        return len(orphans)
+
+    @staticmethod
+    def _plan(chunks: Sequence[Chunk], entries: dict[str, ManifestEntry]) -> list[_DocPlan]:
+        by_doc: dict[str, list[Chunk]] = {}
+        for chunk in chunks:
+            by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        return [
+            _DocPlan(
+                doc_id,
+                doc_chunks,
+                tuple(point_id(c.doc_id, c.chunk_no, c.content_hash) for c in doc_chunks),
+                entries.get(doc_id),
+            )
+            for doc_id, doc_chunks in by_doc.items()
+        ]
+
+    def _apply(self, plans: list[_DocPlan], report: dict[str, int], progress: Progress | None) -> None:
+        """Embed in batches across documents, then write and commit document by document."""
+        done = 0
+        total = sum(len(p.chunks) for p in plans)
+        batch: list[_DocPlan] = []
+        batch_size = max(self.embedder.batch_size * 4, 64)
+        for plan in plans:
+            batch.append(plan)
+            if sum(len(p.chunks) for p in batch) >= batch_size:
+                done += self._write(batch, report)
+                batch = []
+                if progress:
+                    progress("embed+index", done, total)
+        if batch:
+            done += self._write(batch, report)
+        if progress:
+            progress("embed+index", done, total)
+
+    def _write(self, plans: list[_DocPlan], report: dict[str, int]) -> int:
+        chunks = [c for p in plans for c in p.chunks]
+        vectors = self.embedder.encode([embedding_text(c) for c in chunks])
+        offset = 0
+        for plan in plans:
+            points = [
+                IndexPoint(
+                    id=pid,
+                    dense=tuple(float(x) for x in vectors[offset + i]),
+                    sparse=self.sparse.encode_document(embedding_text(chunk), chunk.locale),
+                    payload=payload_of(chunk),
+                )
+                for i, (pid, chunk) in enumerate(zip(plan.ids, plan.chunks, strict=True))
+            ]
+            offset += len(plan.chunks)
+            self.index.upsert(points)
+            old = set(plan.previous.point_ids) if plan.previous else set()
+            stale = sorted(old - set(plan.ids))
+            self.index.delete(stale)
+            first = plan.chunks[0]
+            source = str(Path(first.source_path).resolve())
+            self.manifest.put(ManifestEntry(plan.doc_id, first.doc_hash, source, first.tenant, plan.ids))
+            if plan.previous is None:
+                report["documents_added"] += 1
+                report["chunks_added"] += len(plan.ids)
+            else:
+                # A new chunk that takes the place of a stale one is an update.
+                fresh = len(set(plan.ids) - old)
+                replaced = min(fresh, len(stale))
+                report["documents_updated"] += 1
+                report["chunks_updated"] += replaced
+                report["chunks_added"] += fresh - replaced
+                report["chunks_deleted"] += len(stale) - replaced
+                report["chunks_unchanged"] += len(set(plan.ids) & old)
+        return len(chunks)
+
+    def _remove_missing(
+        self,
+        plans: list[_DocPlan],
+        entries: dict[str, ManifestEntry],
+        scope: Iterable[Path],
+        keep_sources: Iterable[str],
+        report: dict[str, int],
+    ) -> None:
+        present = {p.doc_id for p in plans}
+        roots = [Path(p).resolve() for p in scope]
+        kept = {str(Path(s).resolve()) for s in keep_sources}
+        gone = [
+            entry
+            for doc_id, entry in sorted(entries.items())
+            if doc_id not in present
+            and str(Path(entry.source_path).resolve()) not in kept
+            and any(_is_under(Path(entry.source_path).resolve(), root) for root in roots)
+        ]
+        for entry in gone:
+            self.index.delete(list(entry.point_ids))
+            self.manifest.remove([entry.doc_id])
+            report["documents_deleted"] += 1
+            report["chunks_deleted"] += len(entry.point_ids)
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)

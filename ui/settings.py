@@ -1,0 +1,23 @@
+"""The settings of every package, composed for the doors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.settings import IngestSettings
+from retrieval.settings import RetrievalSettings
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """One object holding each package's own settings."""
+
+    ingest: IngestSettings
+    retrieval: RetrievalSettings
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None) -> AppSettings:
+        """Read every package's settings from the environment, optionally forcing the data dir."""
+        extra = {"data_dir": data_dir} if data_dir is not None else {}
+        return cls(ingest=IngestSettings(**extra), retrieval=RetrievalSettings(**extra))

@@ -1,0 +1,96 @@
+"""Wire ingest into retrieval: files -> chunks -> index, with the manifest in the SQL store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.pipeline import IngestPipeline
+from ingest.records import ArticleMeta, IngestResult
+from retrieval.embedder import Embedder
+from retrieval.index import VectorIndex, open_index
+from retrieval.records import SyncReport
+from retrieval.sparse import Bm25Encoder
+from retrieval.store import EmbeddingCache, Manifest, engine_for
+from retrieval.sync import IndexSync
+from ui.settings import AppSettings
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    """One `deskpilot ingest`: what the pipeline found and what the sync changed."""
+
+    result: IngestResult
+    sync: SyncReport
+    seconds: float
+
+
+class Retrieval:
+    """The index, its manifest and the embedder, opened once and closed together."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        engine = engine_for(settings.retrieval.resolved_database_url())
+        self.settings = settings
+        self.embedder = Embedder(
+            settings.retrieval.embedding_model or settings.ingest.embedding_model,
+            EmbeddingCache(engine),
+            settings.retrieval.embedding_batch_size,
+        )
+        self.manifest = Manifest(engine, settings.retrieval.collection)
+        self._index: VectorIndex | None = None
+
+    @property
+    def index(self) -> VectorIndex:
+        """The vector index (opened on first use; needs the model's dimension)."""
+        if self._index is None:
+            self._index = open_index(self.settings.retrieval, self.embedder.dimension)
+        return self._index
+
+    def sync(self) -> IndexSync:
+        """A sync bound to this index."""
+        r = self.settings.retrieval
+        return IndexSync(self.index, self.manifest, self.embedder, Bm25Encoder(r.bm25_k1, r.bm25_b, r.bm25_avg_len))
+
+    def close(self) -> None:
+        """Close the index."""
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    def __enter__(self) -> Retrieval:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def ingest_paths(
+    paths: Iterable[Path],
+    settings: AppSettings,
+    overrides: ArticleMeta | None = None,
+    progress: Progress | None = None,
+    pipeline: IngestPipeline | None = None,
+    retrieval: Retrieval | None = None,
+) -> IngestRun:
+    """Run the ingestion pipeline over ``paths`` and sync its chunks into the index."""
+    started = time.perf_counter()
+    path_list = [Path(p) for p in paths]
+    pipeline = pipeline or IngestPipeline(settings.ingest)
+    result = pipeline.run(path_list, overrides, progress=progress)
+    own = retrieval is None
+    retrieval = retrieval or Retrieval(settings)
+    try:
+        report = retrieval.sync().sync(
+            result.chunks,
+            scope=path_list,
+            keep_sources=[s.path for s in result.skipped],
+            progress=progress,
+        )
+    finally:
+        if own:
+            retrieval.close()
+    return IngestRun(result=result, sync=report, seconds=time.perf_counter() - started)
