@@ -64,10 +64,7 @@ def split_section(text: str, budget: int, overlap: int, count: TokenCounter) -> 
     words = _words(text)
     if not words:
         return []
-    costs = _word_costs([text[s:e] for s, e in words], count)
-    for (start, end), cost in zip(words, costs, strict=True):
-        if cost > budget:  # only a pathological single "word" can get here
-            raise ValueError(f"a single word of {cost} tokens exceeds the budget: {text[start:end]!r}")
+    words, costs = _fit_words(text, words, budget, count)
     # A boundary after word i when it ends a sentence or a line.
     boundary = [
         bool(_SENTENCE_END.search(text[s:e])) or "\n" in text[e : (words[i + 1][0] if i + 1 < len(words) else e)]
@@ -78,20 +75,25 @@ def split_section(text: str, budget: int, overlap: int, count: TokenCounter) -> 
     covered = 0  # words before this index already sit in an earlier piece
     while covered < len(words):
         last, total = first, 0
-        cut = -1
+        cut, cut_total = -1, 0
         while last < len(words) and total + costs[last] <= budget:
             total += costs[last]
             if boundary[last] and last >= covered:
-                cut = last
+                cut, cut_total = last, total
             last += 1
-        if last < len(words) and cut >= covered:
-            last = cut + 1  # end at the last sentence/line end that adds new words
+        if last <= covered:  # the overlap left no room for a new word: drop it
+            first = covered
+            continue
+        # End at the last sentence/line end that adds new words, unless that
+        # would leave the piece less than half full.
+        if last < len(words) and cut >= covered and cut_total * 2 >= budget:
+            last = cut + 1
         piece = _piece(text, words, costs, first, last, count, budget)
         pieces.append(piece)
         covered = first + _words_in(piece, words, first)
         if covered >= len(words):
             break
-        first = _overlap_start(costs, boundary, covered, overlap)
+        first = _overlap_start(costs, boundary, covered, overlap, floor=first + 1)
     return pieces
 
 
@@ -103,6 +105,24 @@ def _words(text: str) -> list[tuple[int, int]]:
         for offset in range(start, end, _MAX_WORD_CHARS):
             spans.append((offset, min(offset + _MAX_WORD_CHARS, end)))
     return spans
+
+
+def _fit_words(
+    text: str, words: list[tuple[int, int]], budget: int, count: TokenCounter
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """Halve any "word" that alone exceeds the budget (long compounds, codes) until every part fits."""
+    costs = _word_costs([text[s:e] for s, e in words], count)
+    while any(cost > budget for cost in costs):
+        fitted: list[tuple[int, int]] = []
+        for (start, end), cost in zip(words, costs, strict=True):
+            if cost > budget and end - start > 1:
+                middle = (start + end) // 2
+                fitted.extend([(start, middle), (middle, end)])
+            else:
+                fitted.append((start, end))
+        words = fitted
+        costs = _word_costs([text[s:e] for s, e in words], count)
+    return words, costs
 
 
 def _word_costs(words: list[str], count: TokenCounter) -> list[int]:
@@ -137,14 +157,17 @@ def _words_in(piece: Piece, words: list[tuple[int, int]], first: int) -> int:
     return n
 
 
-def _overlap_start(costs: list[int], boundary: list[bool], covered: int, overlap: int) -> int:
-    """First word of the next piece: repeat at most ``overlap`` tokens, from a sentence start if possible."""
+def _overlap_start(costs: list[int], boundary: list[bool], covered: int, overlap: int, floor: int) -> int:
+    """First word of the next piece: repeat at most ``overlap`` tokens, from a sentence start if possible.
+
+    Never before ``floor`` (one past the previous piece's first word), so pieces always advance.
+    """
     start, total = covered, 0
     best = covered
-    while start > 0 and total + costs[start - 1] <= overlap:
+    while start > floor and total + costs[start - 1] <= overlap:
         start -= 1
         total += costs[start]
-        if start == 0 or boundary[start - 1]:
+        if boundary[start - 1]:
             best = start
     return best if best < covered else start
 

@@ -41,10 +41,17 @@ FORMATS = {
 }
 _TEXT_FORMATS = {"md", "html", "txt", "eml", "json"}
 _DROPPED_CATEGORIES = {"Header", "Footer", "PageNumber", "PageBreak", "Image", "FigureCaption"}
-_UNSTRUCTURED_LANGUAGES = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "it": "ita", "nl": "nld"}
+_UNSTRUCTURED_LANGUAGES = {
+    "en": "eng",
+    "de": "deu",
+    "fr": "fra",
+    "es": "spa",
+    "it": "ita",
+    "nl": "nld",
+}
 
 
-class SkipFile(Exception):  # noqa: N818 - it is a signal, not an error of ours
+class SkipFile(Exception):
     """The file cannot be ingested; ``str(exc)`` is the reason and names the file."""
 
 
@@ -97,9 +104,7 @@ def load_file(path: Path, root: Path, settings: IngestSettings, overrides: Artic
     except MetadataError as exc:
         raise SkipFile(str(exc)) from exc
     fallback_title = html_page_title(text) if fmt == "html" and text else _email_subject(elements)
-    document = _build_document(
-        source, str(path), fmt, elements, overrides.merged_over(meta), settings, fallback_title
-    )
+    document = _build_document(source, str(path), fmt, elements, overrides.merged_over(meta), settings, fallback_title)
     if document is None:
         raise SkipFile(f"{path}: no text could be extracted (scanned image or empty document?)")
     return [document]
@@ -120,8 +125,7 @@ def _read_text(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SkipFile(
-            f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "re-save the file as UTF-8"
+            f"{path}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
         ) from exc
 
 
@@ -155,7 +159,7 @@ def _partition(path: Path, fmt: str, text: str | None, locale: str) -> list[Any]
             return list(partition_pdf(filename=str(path), strategy="fast", languages=languages))
     except SkipFile:
         raise
-    except Exception as exc:  # noqa: BLE001 - any parser failure skips just this file
+    except Exception as exc:
         raise SkipFile(f"{path}: cannot parse as {fmt}: {type(exc).__name__}: {exc}") from exc
     raise SkipFile(f"{path}: no loader for format {fmt!r}")
 
@@ -188,7 +192,7 @@ def _load_export(
                 text=f"<h1>{_escape(str(row['title']))}</h1>{row['body']}",
                 languages=[_UNSTRUCTURED_LANGUAGES.get(locale.split("-")[0], "eng")],
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise SkipFile(f"{where}: cannot parse body HTML: {exc}") from exc
         document = _build_document(f"{source}#{row['id']}", str(path), "json", list(elements), meta, settings)
         if document is not None:

@@ -53,9 +53,7 @@ def _iso_date(value: str, where: str) -> str:
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise MetadataError(
-            f"{where}: updated_at {value!r} is not an ISO 8601 date (e.g. 2026-08-01)"
-        ) from exc
+        raise MetadataError(f"{where}: updated_at {value!r} is not an ISO 8601 date (e.g. 2026-08-01)") from exc
     return parsed.date().isoformat() if len(value) <= 10 else parsed.isoformat()
 
 
@@ -78,11 +76,10 @@ def split_front_matter(text: str, where: str) -> tuple[ArticleMeta, str]:
     if not text.startswith("---"):
         return ArticleMeta(), text
     lines = text.split("\n")
-    for end, line in enumerate(lines[1:], start=1):
-        if line.strip() in ("---", "..."):
-            break
-    else:
+    closing = [i for i, line in enumerate(lines[1:], start=1) if line.strip() in ("---", "...")]
+    if not closing:
         raise MetadataError(f"{where}: front matter opened with '---' is never closed")
+    end = closing[0]
     try:
         data = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as exc:

@@ -24,7 +24,7 @@ from ingest.settings import IngestSettings
 
 # Bump when loader output changes shape, so cached partitions are not reused.
 LOADER_VERSION = "3"
-REDACTOR_VERSION = "1"
+REDACTOR_VERSION = "2"
 
 Progress = Callable[[str, int, int], None]
 
@@ -128,9 +128,15 @@ class IngestPipeline:
             LOADER_VERSION,
             file_digest(path),
             file_digest(sidecar) if sidecar.is_file() else "",
-            str(path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path.resolve()),
+            str(
+                path.resolve().relative_to(root.resolve())
+                if path.resolve().is_relative_to(root.resolve())
+                else path.resolve()
+            ),
             json.dumps(dataclasses.asdict(overrides), sort_keys=True),
-            self.settings.model_dump_json(include={"default_tenant", "default_product", "default_locale", "max_file_bytes"}),
+            self.settings.model_dump_json(
+                include={"default_tenant", "default_product", "default_locale", "max_file_bytes"}
+            ),
         )
         cached = self._load_cache.get(key)
         if cached is not None:
@@ -155,10 +161,16 @@ class IngestPipeline:
         cached = self._redact_cache.get(key)
         if cached is None:
             title, blocks, counts = self.redactor.redact_blocks(document.title, document.blocks, document.locale)
-            cached = {"title": title, "blocks": [dataclasses.asdict(b) for b in blocks], "counts": dict(counts)}
+            cached = {
+                "title": title,
+                "blocks": [dataclasses.asdict(b) for b in blocks],
+                "counts": dict(counts),
+            }
             self._redact_cache.put(key, cached)
         clean = dataclasses.replace(
-            document, title=cached["title"], blocks=tuple(_block_from_json(b) for b in cached["blocks"])
+            document,
+            title=cached["title"],
+            blocks=tuple(_block_from_json(b) for b in cached["blocks"]),
         )
         return clean, {str(k): int(v) for k, v in cached["counts"].items()}
 

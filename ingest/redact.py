@@ -6,9 +6,9 @@ is embedded, indexed or logged. The analyzer is built once per process.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,16 +24,147 @@ _PRESIDIO_SPACY_EXCLUDE = ("parser",)
 # Words that help-center UI text capitalizes and a small NER model then takes
 # for a person ("Click Save", "Admin", "Download PDF").
 _UI_WORDS = frozenset(
-    """click tap select open choose download upload save send add create delete remove edit update
-    confirm cancel continue next back start stop switch turn enable disable export import preview
-    print copy paste submit sign log go view show hide connect disconnect reconnect verify
-    settings admin admins owner email mail billing account accounts invoice invoices card plan plans
-    starter growth scale pro business free trial payment payments paid unpaid draft void overdue
-    help support dashboard profile security password reports report team users user roles role
-    labels label extras batch custom format scripts backups api oauth sso saml webhook webhooks
-    tick generate escalate defaults default standard schedule refresh split map respond allow
-    require change make subscribe apply done mark share getting failed status problem queue bulk
-    tip note warning important step steps yes no ok okay hi hello thanks regards dear""".split()
+    [
+        "click",
+        "tap",
+        "select",
+        "open",
+        "choose",
+        "download",
+        "upload",
+        "save",
+        "send",
+        "add",
+        "create",
+        "delete",
+        "remove",
+        "edit",
+        "update",
+        "confirm",
+        "cancel",
+        "continue",
+        "next",
+        "back",
+        "start",
+        "stop",
+        "switch",
+        "turn",
+        "enable",
+        "disable",
+        "export",
+        "import",
+        "preview",
+        "print",
+        "copy",
+        "paste",
+        "submit",
+        "sign",
+        "log",
+        "go",
+        "view",
+        "show",
+        "hide",
+        "connect",
+        "disconnect",
+        "reconnect",
+        "verify",
+        "settings",
+        "admin",
+        "admins",
+        "owner",
+        "email",
+        "mail",
+        "billing",
+        "account",
+        "accounts",
+        "invoice",
+        "invoices",
+        "card",
+        "plan",
+        "plans",
+        "starter",
+        "growth",
+        "scale",
+        "pro",
+        "business",
+        "free",
+        "trial",
+        "payment",
+        "payments",
+        "paid",
+        "unpaid",
+        "draft",
+        "void",
+        "overdue",
+        "help",
+        "support",
+        "dashboard",
+        "profile",
+        "security",
+        "password",
+        "reports",
+        "report",
+        "team",
+        "users",
+        "user",
+        "roles",
+        "role",
+        "labels",
+        "label",
+        "extras",
+        "batch",
+        "custom",
+        "format",
+        "scripts",
+        "backups",
+        "api",
+        "oauth",
+        "sso",
+        "saml",
+        "webhook",
+        "webhooks",
+        "tick",
+        "generate",
+        "escalate",
+        "defaults",
+        "default",
+        "standard",
+        "schedule",
+        "refresh",
+        "split",
+        "map",
+        "respond",
+        "allow",
+        "require",
+        "change",
+        "make",
+        "subscribe",
+        "apply",
+        "done",
+        "mark",
+        "share",
+        "getting",
+        "failed",
+        "status",
+        "problem",
+        "queue",
+        "bulk",
+        "tip",
+        "note",
+        "warning",
+        "important",
+        "step",
+        "steps",
+        "yes",
+        "no",
+        "ok",
+        "okay",
+        "hi",
+        "hello",
+        "thanks",
+        "regards",
+        "dear",
+    ]
 )
 # Named products and services that help centers mention all the time.
 DEFAULT_BRAND_ALLOW_LIST = (
@@ -44,6 +175,8 @@ DEFAULT_BRAND_ALLOW_LIST = (
 # spaCy's English NER labels German nouns and "Sie" as persons; no German model
 # ships offline, so other languages get the pattern recognizers only.
 NER_LANGUAGES = ("en",)
+# Regions whose number formats the phone recognizer parses (phonenumbers' codes).
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "NL", "ES", "IT", "AT", "CH", "CA", "AU", "IN", "BR", "IL")
 _NAME_TOKEN = re.compile(r"^[A-ZÀ-Þ][a-zà-ÿ]+(?:[-'’][A-ZÀ-Þ]?[a-zà-ÿ]+)*\.?$")
 _LOWER_WORD = re.compile(r"\b[a-zà-ÿ]+\b")
 
@@ -99,26 +232,33 @@ class Redactor:
     def redact_blocks(
         self, title: str, blocks: Sequence[Block], locale: str = "en"
     ) -> tuple[str, list[Block], Counter[str]]:
-        """Redact a title and blocks with one analyzer pass over the whole document."""
-        texts = [title, *[block.text for block in blocks]]
+        """Redact a title, blocks and section paths with one analyzer pass over the whole document.
+
+        Headings live on in every block's section path, so the path parts are
+        redacted too, not only the heading blocks.
+        """
+        path_parts = sorted({part for block in blocks for part in block.section_path})
+        texts = [title, *[block.text for block in blocks], *path_parts]
         joined = "\n\n".join(texts)
         spans = self.find(joined, locale)
         counts: Counter[str] = Counter()
         redacted: list[str] = []
         offset = 0
-        for text in texts:
+        for position, text in enumerate(texts):
             end = offset + len(text)
             inside = [
                 Span(s.entity_type, max(s.start, offset) - offset, min(s.end, end) - offset, s.score)
                 for s in spans
                 if s.start < end and s.end > offset
             ]
-            counts.update(s.entity_type for s in inside)
+            if position <= len(blocks):  # path parts repeat headings already counted
+                counts.update(s.entity_type for s in inside)
             redacted.append(_replace(text, inside))
             offset = end + 2
+        clean_parts = dict(zip(path_parts, redacted[1 + len(blocks) :], strict=True))
         new_blocks = [
-            Block(kind=block.kind, text=text, section_path=block.section_path)
-            for block, text in zip(blocks, redacted[1:], strict=True)
+            Block(kind=block.kind, text=text, section_path=tuple(clean_parts[p] for p in block.section_path))
+            for block, text in zip(blocks, redacted[1 : 1 + len(blocks)], strict=True)
         ]
         return redacted[0], new_blocks, counts
 
@@ -159,9 +299,25 @@ def _replace(text: str, spans: Sequence[Span]) -> str:
     return "".join(out)
 
 
+# Where spans overlap, a checksummed or tightly shaped type beats a looser one:
+# "078-05-1120" parses as a phone number too, but it is shaped like an SSN.
+_SPECIFICITY = {
+    "CREDIT_CARD": 0,
+    "IBAN_CODE": 0,
+    "US_SSN": 1,
+    "UK_NINO": 1,
+    "EMAIL_ADDRESS": 2,
+    "IP_ADDRESS": 2,
+    "PHONE_NUMBER": 3,
+    "PERSON": 4,
+}
+
+
 def _without_overlaps(spans: list[Span]) -> list[Span]:
-    """Keep the strongest span where spans overlap (score, then length, then position)."""
-    ranked = sorted(spans, key=lambda s: (-s.score, -(s.end - s.start), s.start, s.entity_type))
+    """Keep one span where spans overlap: the most specific type, then score, then length."""
+    ranked = sorted(
+        spans, key=lambda s: (_SPECIFICITY.get(s.entity_type, 5), -s.score, -(s.end - s.start), s.start, s.entity_type)
+    )
     chosen: list[Span] = []
     for span in ranked:
         if all(span.end <= c.start or span.start >= c.end for c in chosen):
@@ -172,21 +328,63 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
 @cache
 def _build_analyzer(model_dir: str) -> Any:
     configure_offline()
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+    from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, EmailRecognizer, PhoneRecognizer
+
+    class _AnyDomainEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+        """Presidio drops addresses whose suffix is not on the public suffix list; an
+        address at an internal or reserved domain (``.example``, ``.local``) is PII too."""
+
+        def validate_result(self, pattern_text: str) -> bool:
+            return "@" in pattern_text and "." in pattern_text.rsplit("@", 1)[-1]
+
+    class _InternationalPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
+        """Numbers written with a +country code, accepted when merely *possible*: ranges
+        reserved for tests or newly allocated are still somebody's number. Without
+        the "+", only numbers phonenumbers calls valid count (order ids look alike)."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.name = "InternationalPhoneRecognizer"
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            results = super().analyze(text, entities, nlp_artifacts)
+            return [r for r in results if text[r.start : r.end].lstrip("( ").startswith("+")]
 
     class LocalSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
         """Presidio's spaCy engine, loading our pipeline by path without the parser."""
 
         def load(self) -> None:
-            self.nlp = {"en": load_spacy(model_dir, _PRESIDIO_SPACY_EXCLUDE)}
+            self.nlp = {"en": load_spacy(model_dir, _PRESIDIO_SPACY_EXCLUDE)}  # type: ignore[assignment]  # base declares None until load()
 
     ner = NerModelConfiguration(
         model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
-        labels_to_ignore=["ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "CARDINAL", "DATE", "MONEY"],
+        labels_to_ignore=[
+            "ORG",
+            "GPE",
+            "LOC",
+            "NORP",
+            "FAC",
+            "PRODUCT",
+            "CARDINAL",
+            "DATE",
+            "MONEY",
+        ],
     )
     engine = LocalSpacyEngine(models=[{"lang_code": "en", "model_name": model_dir}], ner_model_configuration=ner)
     engine.load()
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
+    registry.remove_recognizer("EmailRecognizer")
+    registry.add_recognizer(_AnyDomainEmailRecognizer())
+    registry.remove_recognizer("PhoneRecognizer")
+    registry.add_recognizer(PhoneRecognizer(supported_regions=PHONE_REGIONS))
+    registry.add_recognizer(_InternationalPhoneRecognizer(supported_regions=PHONE_REGIONS, leniency=0))
+    registry.add_recognizer(
+        CreditCardRecognizer(
+            patterns=[Pattern("Mastercard 2-series", r"\b2[2-7]\d{2}(?:[- ]?\d{4}){3}\b", 0.3)],
+            name="MastercardTwoSeriesRecognizer",
+        )
+    )
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])

@@ -28,16 +28,20 @@ class IngestSettings(BaseSettings):
         default=Path(".deskpilot"),
         description="All state (index, SQLite store, caches) lives under this directory.",
     )
-    max_file_bytes: int = Field(
-        default=20 * 1024 * 1024, gt=0, description="Files larger than this are skipped."
-    )
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="Files larger than this are skipped.")
     near_duplicate_threshold: float = Field(
-        default=0.85, gt=0.0, le=1.0, description="MinHash Jaccard estimate at/over which two documents are near duplicates."
+        default=0.85,
+        gt=0.0,
+        le=1.0,
+        description="MinHash Jaccard estimate at/over which two documents are near duplicates.",
     )
     minhash_permutations: int = Field(default=128, ge=16, le=1024)
     shingle_words: int = Field(default=5, ge=1, le=20, description="Words per MinHash shingle.")
     chunk_max_tokens: int = Field(
-        default=192, ge=16, le=512, description="Token budget per chunk, counted by the embedding model's tokenizer."
+        default=192,
+        ge=16,
+        le=512,
+        description="Token budget per chunk, counted by the embedding model's tokenizer.",
     )
     chunk_overlap_tokens: int = Field(default=32, ge=0, le=256)
     pii_entities: tuple[str, ...] = Field(default=DEFAULT_PII_ENTITIES)
@@ -65,7 +69,6 @@ class IngestSettings(BaseSettings):
         budget = data.get("chunk_max_tokens", 192)
         if value >= budget:
             raise ValueError(
-                f"DESKPILOT_CHUNK_OVERLAP_TOKENS ({value}) must be smaller than "
-                f"DESKPILOT_CHUNK_MAX_TOKENS ({budget})"
+                f"DESKPILOT_CHUNK_OVERLAP_TOKENS ({value}) must be smaller than DESKPILOT_CHUNK_MAX_TOKENS ({budget})"
             )
         return value

@@ -178,7 +178,12 @@ class ServerIndex:
     def __init__(self, client: Any, collection: str, dimension: int, location: str) -> None:
         from qdrant_client import models
 
-        self._client, self._models, self.collection, self.location = client, models, collection, location
+        self._client, self._models, self.collection, self.location = (
+            client,
+            models,
+            collection,
+            location,
+        )
         if not client.collection_exists(collection):
             client.create_collection(
                 collection_name=collection,
@@ -224,14 +229,20 @@ class ServerIndex:
         """Delete points by id."""
         if ids:
             self._client.delete(
-                collection_name=self.collection, points_selector=self._models.PointIdsList(points=list(ids)), wait=True
+                collection_name=self.collection,
+                points_selector=self._models.PointIdsList(points=list(ids)),
+                wait=True,
             )
 
     def _scroll(self, with_payload: bool) -> Iterator[Any]:
         offset = None
         while True:
             records, offset = self._client.scroll(
-                collection_name=self.collection, limit=1000, offset=offset, with_payload=with_payload, with_vectors=False
+                collection_name=self.collection,
+                limit=1000,
+                offset=offset,
+                with_payload=with_payload,
+                with_vectors=False,
             )
             yield from records
             if offset is None:
@@ -258,7 +269,9 @@ class ServerIndex:
             query=list(vector),
             using=DENSE,
             limit=limit,
-            query_filter=models.Filter(must=[models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant))]),
+            query_filter=models.Filter(
+                must=[models.FieldCondition(key="tenant", match=models.MatchValue(value=tenant))]
+            ),
             with_payload=True,
         )
         return [ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]

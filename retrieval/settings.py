@@ -20,13 +20,15 @@ class RetrievalSettings(BaseSettings):
         description="SQLAlchemy URL of the store (manifest, embedding cache); empty = SQLite in the data dir.",
     )
     index_backend: Literal["edge", "server"] = Field(
-        default="edge", description="edge = embedded Qdrant Edge on disk; server = Qdrant server via qdrant-client."
+        default="edge",
+        description="edge = embedded Qdrant Edge on disk; server = Qdrant server via qdrant-client.",
     )
     qdrant_url: str = Field(default="", description="Qdrant server URL, for index_backend=server.")
     qdrant_api_key: SecretStr | None = Field(default=None)
     collection: str = Field(default="helpcenter", pattern=r"^[A-Za-z0-9_-]+$")
     embedding_model: str = Field(
-        default="", description="sentence-transformers model path or name; empty = bundled all-MiniLM-L6-v2."
+        default="",
+        description="sentence-transformers model path or name; empty = bundled all-MiniLM-L6-v2.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
     bm25_k1: float = Field(default=1.2, gt=0)

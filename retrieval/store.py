@@ -81,7 +81,11 @@ class Manifest:
             rows = session.scalars(select(ManifestRow).where(ManifestRow.collection == self.collection))
             return {
                 row.doc_id: ManifestEntry(
-                    row.doc_id, row.doc_hash, row.source_path, row.tenant, tuple(json.loads(row.point_ids))
+                    row.doc_id,
+                    row.doc_hash,
+                    row.source_path,
+                    row.tenant,
+                    tuple(json.loads(row.point_ids)),
                 )
                 for row in rows
             }
@@ -132,9 +136,7 @@ class EmbeddingCache:
         if not vectors:
             return
         with Session(self.engine) as session, session.begin():
-            existing = set(
-                session.scalars(select(EmbeddingRow.key).where(EmbeddingRow.key.in_(list(vectors))))
-            )
+            existing = set(session.scalars(select(EmbeddingRow.key).where(EmbeddingRow.key.in_(list(vectors)))))
             session.add_all(
                 EmbeddingRow(key=key, vector=np.asarray(vector, dtype=np.float32).tobytes())
                 for key, vector in vectors.items()

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.records import ArticleMeta
@@ -23,7 +23,8 @@ index_app = typer.Typer(help="Inspect the search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="State directory (default: $DESKPILOT_DATA_DIR or ./.deskpilot).")
+    Path | None,
+    typer.Option("--data-dir", help="State directory (default: $DESKPILOT_DATA_DIR or ./.deskpilot)."),
 ]
 
 
@@ -52,7 +53,7 @@ def ingest(
         console=err,
         disable=as_json or not err.is_terminal,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -146,7 +147,11 @@ def index_stats(
     table.add_column("value")
     table.add_column("points", justify="right")
     table.add_row("total", f"{stats.documents} documents", str(stats.points))
-    for facet, counts in (("tenant", stats.by_tenant), ("locale", stats.by_locale), ("product", stats.by_product)):
+    for facet, counts in (
+        ("tenant", stats.by_tenant),
+        ("locale", stats.by_locale),
+        ("product", stats.by_product),
+    ):
         for value, count in counts.items():
             table.add_row(facet, value or "(none)", str(count))
     console.print(table)

@@ -19,5 +19,6 @@ class AppSettings:
     @classmethod
     def load(cls, data_dir: Path | None = None) -> AppSettings:
         """Read every package's settings from the environment, optionally forcing the data dir."""
-        extra = {"data_dir": data_dir} if data_dir is not None else {}
-        return cls(ingest=IngestSettings(**extra), retrieval=RetrievalSettings(**extra))
+        if data_dir is None:
+            return cls(ingest=IngestSettings(), retrieval=RetrievalSettings())
+        return cls(ingest=IngestSettings(data_dir=data_dir), retrieval=RetrievalSettings(data_dir=data_dir))

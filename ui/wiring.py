@@ -53,7 +53,12 @@ class Retrieval:
     def sync(self) -> IndexSync:
         """A sync bound to this index."""
         r = self.settings.retrieval
-        return IndexSync(self.index, self.manifest, self.embedder, Bm25Encoder(r.bm25_k1, r.bm25_b, r.bm25_avg_len))
+        return IndexSync(
+            self.index,
+            self.manifest,
+            self.embedder,
+            Bm25Encoder(r.bm25_k1, r.bm25_b, r.bm25_avg_len),
+        )
 
     def close(self) -> None:
         """Close the index."""

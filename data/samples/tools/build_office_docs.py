@@ -26,6 +26,7 @@ Needs python-docx, fpdf2 and PyYAML. Usage (from the repository root):
     python data/samples/tools/build_office_docs.py --check    # exit 1 if any output is missing or stale
     python data/samples/tools/build_office_docs.py --samples-dir DIR [SOURCE.md ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,11 +49,14 @@ COMPANY = {"ledgerly": "Ledgerly Ltd", "parcelpoint": "Parcelpoint Inc"}
 
 # --------------------------------------------------------------------------- source parsing
 
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps dates as the strings written in the file."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+_Loader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
 
 
 def read_source(path: Path) -> tuple[dict, str]:
@@ -77,7 +81,7 @@ def fixed_datetime(updated_at: str) -> dt.datetime:
     """updated_at (date or datetime, optional Z/offset) as a naive UTC datetime."""
     value = dt.datetime.fromisoformat(updated_at.strip().replace("Z", "+00:00"))
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 
@@ -164,7 +168,7 @@ def inline_segments(text: str) -> list[tuple[str, str]]:
     pos = 0
     for m in INLINE_RE.finditer(text):
         if m.start() > pos:
-            segs.append(("", text[pos:m.start()]))
+            segs.append(("", text[pos : m.start()]))
         if m.group(1) or m.group(2):
             segs.append(("b", m.group(1) or m.group(2)))
         elif m.group(3):
@@ -184,6 +188,7 @@ def plain(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- docx
+
 
 def build_docx(meta: dict, blocks: list[tuple]) -> bytes:
     from docx import Document
@@ -264,7 +269,14 @@ def build_docx(meta: dict, blocks: list[tuple]) -> bytes:
     raw = io.BytesIO()
     doc.save(raw)
     # python-docx stamps zip members with the current time: rewrite with a fixed one
-    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second // 2 * 2)
+    stamp = (
+        max(when.year, 1980),
+        when.month,
+        when.day,
+        when.hour,
+        when.minute,
+        when.second // 2 * 2,
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -277,12 +289,30 @@ def build_docx(meta: dict, blocks: list[tuple]) -> bytes:
 
 # --------------------------------------------------------------------------- pdf
 
-FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf",
-              "mono": "DejaVuSansMono.ttf"}
+FONT_FILES = {
+    "": "DejaVuSans.ttf",
+    "B": "DejaVuSans-Bold.ttf",
+    "I": "DejaVuSans-Oblique.ttf",
+    "mono": "DejaVuSansMono.ttf",
+}
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "C:/Windows/Fonts")
-LATIN1_FOLD = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-               "\u2026": "...", "\u2192": "->", "\u2022": "-", "\u00a0": " ", "\u2212": "-", "\u20ac": "EUR",
-               "\u2122": "(TM)", "\u2264": "<=", "\u2265": ">="}
+LATIN1_FOLD = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2026": "...",
+    "\u2192": "->",
+    "\u2022": "-",
+    "\u00a0": " ",
+    "\u2212": "-",
+    "\u20ac": "EUR",
+    "\u2122": "(TM)",
+    "\u2264": "<=",
+    "\u2265": ">=",
+}
 
 
 def find_fonts() -> dict | None:
@@ -307,7 +337,12 @@ def build_pdf(meta: dict, blocks: list[tuple], fonts: dict | None) -> bytes:
             self.set_y(-12)
             self.set_font(body_font, "", 8)
             self.set_text_color(120)
-            self.cell(0, 5, txt(f"{company} Help Center - {meta['id']} - page {self.page_no()}"), align="C")
+            self.cell(
+                0,
+                5,
+                txt(f"{company} Help Center - {meta['id']} - page {self.page_no()}"),
+                align="C",
+            )
             self.set_text_color(0)
 
     pdf = ArticlePDF(format="A4")
@@ -336,7 +371,7 @@ def build_pdf(meta: dict, blocks: list[tuple], fonts: dict | None) -> bytes:
     pdf.set_keywords(meta["id"])
     pdf.set_creator("deskpilot build_office_docs.py")
     pdf.set_lang(meta["locale"])
-    pdf.set_creation_date(fixed_datetime(meta["updated_at"]).replace(tzinfo=dt.timezone.utc))
+    pdf.set_creation_date(fixed_datetime(meta["updated_at"]).replace(tzinfo=dt.UTC))
     pdf.add_page()
 
     size = 10.5
@@ -344,14 +379,19 @@ def build_pdf(meta: dict, blocks: list[tuple], fonts: dict | None) -> bytes:
 
     def write_inline(text, bold=False, size_=size):
         """Flowing text with font changes; wraps between words only (never inside `code`)."""
-        right = pdf.w - pdf.r_margin - 2 * pdf.c_margin - 0.3  # write() keeps c_margin on both sides
+        right = (
+            pdf.w - pdf.r_margin - 2 * pdf.c_margin - 0.3
+        )  # write() keeps c_margin on both sides
         for style, seg in inline_segments(text):
             if style == "code":
                 pdf.set_font(mono_font, "", size_ - 1)
             else:
                 pdf.set_font(body_font, "B" if (bold or style == "b") else "", size_)
             for token in re.findall(r"\S+\s*|\s+", txt(seg)):
-                if pdf.get_x() + pdf.get_string_width(token.rstrip()) > right and pdf.get_x() > pdf.l_margin + 1:
+                if (
+                    pdf.get_x() + pdf.get_string_width(token.rstrip()) > right
+                    and pdf.get_x() > pdf.l_margin + 1
+                ):
                     pdf.ln(line_h)
                     token = token.lstrip()
                 pdf.write(line_h, token)
@@ -367,8 +407,13 @@ def build_pdf(meta: dict, blocks: list[tuple], fonts: dict | None) -> bytes:
                 pdf.multi_cell(0, 9, txt(text), new_x="LMARGIN", new_y="NEXT")
                 pdf.set_font(body_font, "", 8.5)
                 pdf.set_text_color(110)
-                pdf.cell(0, 5, txt(f"{meta['section']} | {meta['id']} | Updated {meta['updated_at'][:10]}"),
-                         new_x="LMARGIN", new_y="NEXT")
+                pdf.cell(
+                    0,
+                    5,
+                    txt(f"{meta['section']} | {meta['id']} | Updated {meta['updated_at'][:10]}"),
+                    new_x="LMARGIN",
+                    new_y="NEXT",
+                )
                 pdf.set_text_color(0)
                 pdf.ln(4)
             else:
@@ -417,7 +462,9 @@ def build_pdf(meta: dict, blocks: list[tuple], fonts: dict | None) -> bytes:
             rows = [[txt(plain(c)) for c in row] for row in block[1]]
             # columns just wide enough for their text: small gaps let extractors read a row as one line
             pdf.set_font(body_font, "B", 9.5)
-            widths = [max(pdf.get_string_width(r[c]) for r in rows) + 2.6 for c in range(len(rows[0]))]
+            widths = [
+                max(pdf.get_string_width(r[c]) for r in rows) + 2.6 for c in range(len(rows[0]))
+            ]
             usable = pdf.epw
             if sum(widths) > usable:
                 fixed = [w for w in widths if w <= usable / len(widths)]
@@ -430,14 +477,25 @@ def build_pdf(meta: dict, blocks: list[tuple], fonts: dict | None) -> bytes:
                 for r, row in enumerate(rows):
                     pdf.set_font(body_font, "B" if r == 0 else "", 9.5)
                     space = pdf.get_string_width(" ")
-                    padded.append([cell + " " * int((widths[c] - 2.6 - pdf.get_string_width(cell)) / space)
-                                   for c, cell in enumerate(row[:-1])] + row[-1:])
+                    padded.append(
+                        [
+                            cell + " " * int((widths[c] - 2.6 - pdf.get_string_width(cell)) / space)
+                            for c, cell in enumerate(row[:-1])
+                        ]
+                        + row[-1:]
+                    )
                 rows = padded
             pdf.set_font(body_font, "", 9.5)
             pdf.set_draw_color(170)
-            with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", text_align="LEFT",
-                           line_height=4.6, padding=1.0,
-                           headings_style=FontFace(emphasis="BOLD", fill_color=(232, 236, 242))) as table:
+            with pdf.table(
+                col_widths=widths,
+                width=sum(widths),
+                align="LEFT",
+                text_align="LEFT",
+                line_height=4.6,
+                padding=1.0,
+                headings_style=FontFace(emphasis="BOLD", fill_color=(232, 236, 242)),
+            ) as table:
                 for row in rows:
                     table.row(row)
             pdf.set_font(body_font, "", size)
@@ -446,6 +504,7 @@ def build_pdf(meta: dict, blocks: list[tuple], fonts: dict | None) -> bytes:
 
 
 # --------------------------------------------------------------------------- driver
+
 
 def render(src: Path, samples: Path, fonts: dict | None) -> dict[Path, bytes]:
     """Everything one source produces, as {output path: bytes}."""
@@ -460,7 +519,9 @@ def render(src: Path, samples: Path, fonts: dict | None) -> dict[Path, bytes]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true", help="do not write; exit 1 if an output is missing or stale")
+    ap.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 if an output is missing or stale"
+    )
     ap.add_argument("--samples-dir", type=Path, default=SAMPLES_DIR, help="default: %(default)s")
     ap.add_argument("sources", nargs="*", type=Path, help="only these source files")
     args = ap.parse_args(argv)
@@ -469,7 +530,9 @@ def main(argv=None) -> int:
     sources = args.sources or sorted((samples / "sources").glob("*/*.md"))
     fonts = find_fonts()
     if not fonts:
-        print("note: DejaVu fonts not found, PDFs use core Helvetica (latin-1 text)", file=sys.stderr)
+        print(
+            "note: DejaVu fonts not found, PDFs use core Helvetica (latin-1 text)", file=sys.stderr
+        )
     errors = stale = 0
     for src in sources:
         try:

@@ -10,13 +10,13 @@ Usage:
     python data/samples/tools/make_big_file.py [OUT] [--mb 50]
 OUT defaults to data/samples/bad/huge.md.
 """
+
 import argparse
 import random
 from pathlib import Path
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "bad" / "huge.md"
-WORDS = ("invoice customer payment ledger account report export currency bank feed tax "
-         "reminder template receipt payroll employee refund plan billing settings user").split()
+WORDS = ["invoice", "customer", "payment", "ledger", "account", "report", "export", "currency", "bank", "feed", "tax", "reminder", "template", "receipt", "payroll", "employee", "refund", "plan", "billing", "settings", "user"]
 
 HEADER = """---
 id: LED-9000

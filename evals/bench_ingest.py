@@ -1,0 +1,143 @@
+"""Ingest benchmark (not a test): prints a table of throughput ratios and peak memory.
+
+    python evals/bench_ingest.py                 # samples + synthetic 10k-chunk corpus
+    python evals/bench_ingest.py --chunks 2000   # a smaller synthetic corpus
+    python evals/bench_ingest.py --samples-only
+
+For each corpus it runs, in a fresh data dir: a first ingest (end to end),
+the embedding model alone on the very chunks that ingest produced, and a
+re-ingest of the unchanged corpus. Figures are ratios within one run, so
+they hold on a noisy shared machine where absolute times do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ingest.loaders import discover  # noqa: E402
+from ingest.pipeline import IngestPipeline  # noqa: E402
+from retrieval.sync import embedding_text  # noqa: E402
+from ui.settings import AppSettings  # noqa: E402
+from ui.wiring import Retrieval, ingest_paths  # noqa: E402
+
+SAMPLES = REPO / "data" / "samples" / "helpcenter"
+
+
+def synthetic_corpus(target: Path, chunks: int, seed: int = 7) -> Path:
+    """Markdown articles recombined from the sample help center's sentences (deterministic)."""
+    sentences: list[str] = []
+    for path in discover([SAMPLES]):
+        if path.suffix == ".md":
+            body = path.read_text(encoding="utf-8").split("---", 2)[-1]
+            sentences += [s.strip() for s in re.split(r"(?<=[.!?])\s+", body) if 40 < len(s.strip()) < 300]
+    rng = random.Random(seed)
+    # About 8 chunks of ~190 tokens per article: 6 sections of ~180 words.
+    for n in range(max(1, chunks // 8)):
+        lines = [
+            "---",
+            f"id: SYN-{n:05d}",
+            f"title: Synthetic article {n}",
+            "tenant: bench",
+            "product: books",
+            "locale: en",
+            "section: Benchmark",
+            "updated_at: 2026-01-01",
+            "---",
+            f"# Synthetic article {n}",
+        ]
+        for section in range(6):
+            lines.append(f"\n## Part {section}\n")
+            words = 0
+            while words < 180:
+                sentence = rng.choice(sentences)
+                lines.append(sentence)
+                words += len(sentence.split())
+        (target / f"article-{n:05d}.md").write_text("\n".join(lines), encoding="utf-8")
+    return target
+
+
+def bench(name: str, corpus: Path, console: Console) -> dict[str, float]:
+    """First ingest, embedding-only on the same chunks, and an unchanged re-ingest."""
+    with tempfile.TemporaryDirectory() as state:
+        settings = AppSettings.load(Path(state))
+        pipeline = IngestPipeline(settings.ingest)
+        retrieval = Retrieval(settings)
+        _ = retrieval.embedder.model, retrieval.index, pipeline.redactor, pipeline.token_counter  # warm models
+        started = time.perf_counter()
+        first = ingest_paths([corpus], settings, pipeline=pipeline, retrieval=retrieval)
+        first_seconds = time.perf_counter() - started
+        chunks = first.result.chunks
+        texts = [embedding_text(c) for c in chunks]
+        started = time.perf_counter()
+        retrieval.embedder.encode_uncached(texts)
+        embed_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        again = ingest_paths([corpus], settings, retrieval=retrieval)
+        again_seconds = time.perf_counter() - started
+        retrieval.close()
+    assert again.sync.embeddings_computed == 0
+    e2e_rate = len(chunks) / first_seconds
+    embed_rate = len(chunks) / embed_seconds
+    return {
+        "corpus": name,  # type: ignore[dict-item]
+        "chunks": len(chunks),
+        "e2e_rate": e2e_rate,
+        "embed_rate": embed_rate,
+        "ratio": e2e_rate / embed_rate,
+        "reingest_ratio": again_seconds / first_seconds,
+        "speedup": first_seconds / again_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=10_000, help="size of the synthetic corpus")
+    parser.add_argument("--samples-only", action="store_true")
+    args = parser.parse_args()
+    console = Console()
+    rows = [bench("data/samples", SAMPLES, console)]
+    if not args.samples_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = synthetic_corpus(Path(tmp), args.chunks)
+            rows.append(bench(f"synthetic ~{args.chunks}", corpus, console))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    table = Table(title="deskpilot ingest benchmark (ratios within one run)")
+    for column in (
+        "corpus",
+        "chunks",
+        "end-to-end chunks/s",
+        "embedding-only chunks/s",
+        "e2e / embed",
+        "re-ingest / first",
+        "first / re-ingest",
+    ):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            str(row["corpus"]),
+            f"{row['chunks']:.0f}",
+            f"{row['e2e_rate']:.1f}",
+            f"{row['embed_rate']:.1f}",
+            f"{row['ratio']:.2f}",
+            f"{row['reingest_ratio']:.3f}",
+            f"{row['speedup']:.0f}x",
+        )
+    console.print(table)
+    console.print(f"peak RSS: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
