@@ -346,7 +346,7 @@ def _build_analyzer(model_dir: str) -> Any:
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self.name = "InternationalPhoneRecognizer"
+            self.name: str = "InternationalPhoneRecognizer"
 
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
             results = super().analyze(text, entities, nlp_artifacts)
