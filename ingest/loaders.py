@@ -51,7 +51,7 @@ _UNSTRUCTURED_LANGUAGES = {
 }
 
 
-class SkipFile(Exception):
+class SkipFile(Exception):  # a signal to skip one file, not a failure of the run
     """The file cannot be ingested; ``str(exc)`` is the reason and names the file."""
 
 
@@ -159,7 +159,7 @@ def _partition(path: Path, fmt: str, text: str | None, locale: str) -> list[Any]
             return list(partition_pdf(filename=str(path), strategy="fast", languages=languages))
     except SkipFile:
         raise
-    except Exception as exc:
+    except Exception as exc:  # any parser failure skips just this file
         raise SkipFile(f"{path}: cannot parse as {fmt}: {type(exc).__name__}: {exc}") from exc
     raise SkipFile(f"{path}: no loader for format {fmt!r}")
 

@@ -124,15 +124,12 @@ class IngestPipeline:
 
     def _load(self, path: Path, root: Path, overrides: ArticleMeta) -> list[Document]:
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        resolved, resolved_root = path.resolve(), root.resolve()
         key = cache_key(
             LOADER_VERSION,
             file_digest(path),
             file_digest(sidecar) if sidecar.is_file() else "",
-            str(
-                path.resolve().relative_to(root.resolve())
-                if path.resolve().is_relative_to(root.resolve())
-                else path.resolve()
-            ),
+            str(resolved.relative_to(resolved_root) if resolved.is_relative_to(resolved_root) else resolved),
             json.dumps(dataclasses.asdict(overrides), sort_keys=True),
             self.settings.model_dump_json(
                 include={"default_tenant", "default_product", "default_locale", "max_file_bytes"}

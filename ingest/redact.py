@@ -24,147 +24,16 @@ _PRESIDIO_SPACY_EXCLUDE = ("parser",)
 # Words that help-center UI text capitalizes and a small NER model then takes
 # for a person ("Click Save", "Admin", "Download PDF").
 _UI_WORDS = frozenset(
-    [
-        "click",
-        "tap",
-        "select",
-        "open",
-        "choose",
-        "download",
-        "upload",
-        "save",
-        "send",
-        "add",
-        "create",
-        "delete",
-        "remove",
-        "edit",
-        "update",
-        "confirm",
-        "cancel",
-        "continue",
-        "next",
-        "back",
-        "start",
-        "stop",
-        "switch",
-        "turn",
-        "enable",
-        "disable",
-        "export",
-        "import",
-        "preview",
-        "print",
-        "copy",
-        "paste",
-        "submit",
-        "sign",
-        "log",
-        "go",
-        "view",
-        "show",
-        "hide",
-        "connect",
-        "disconnect",
-        "reconnect",
-        "verify",
-        "settings",
-        "admin",
-        "admins",
-        "owner",
-        "email",
-        "mail",
-        "billing",
-        "account",
-        "accounts",
-        "invoice",
-        "invoices",
-        "card",
-        "plan",
-        "plans",
-        "starter",
-        "growth",
-        "scale",
-        "pro",
-        "business",
-        "free",
-        "trial",
-        "payment",
-        "payments",
-        "paid",
-        "unpaid",
-        "draft",
-        "void",
-        "overdue",
-        "help",
-        "support",
-        "dashboard",
-        "profile",
-        "security",
-        "password",
-        "reports",
-        "report",
-        "team",
-        "users",
-        "user",
-        "roles",
-        "role",
-        "labels",
-        "label",
-        "extras",
-        "batch",
-        "custom",
-        "format",
-        "scripts",
-        "backups",
-        "api",
-        "oauth",
-        "sso",
-        "saml",
-        "webhook",
-        "webhooks",
-        "tick",
-        "generate",
-        "escalate",
-        "defaults",
-        "default",
-        "standard",
-        "schedule",
-        "refresh",
-        "split",
-        "map",
-        "respond",
-        "allow",
-        "require",
-        "change",
-        "make",
-        "subscribe",
-        "apply",
-        "done",
-        "mark",
-        "share",
-        "getting",
-        "failed",
-        "status",
-        "problem",
-        "queue",
-        "bulk",
-        "tip",
-        "note",
-        "warning",
-        "important",
-        "step",
-        "steps",
-        "yes",
-        "no",
-        "ok",
-        "okay",
-        "hi",
-        "hello",
-        "thanks",
-        "regards",
-        "dear",
-    ]
+    """click tap select open choose download upload save send add create delete remove edit update
+    confirm cancel continue next back start stop switch turn enable disable export import preview
+    print copy paste submit sign log go view show hide connect disconnect reconnect verify
+    settings admin admins owner email mail billing account accounts invoice invoices card plan plans
+    starter growth scale pro business free trial payment payments paid unpaid draft void overdue
+    help support dashboard profile security password reports report team users user roles role
+    labels label extras batch custom format scripts backups api oauth sso saml webhook webhooks
+    tick generate escalate defaults default standard schedule refresh split map respond allow
+    require change make subscribe apply done mark share getting failed status problem queue bulk
+    tip note warning important step steps yes no ok okay hi hello thanks regards dear""".split()
 )
 # Named products and services that help centers mention all the time.
 DEFAULT_BRAND_ALLOW_LIST = (
@@ -330,7 +199,12 @@ def _build_analyzer(model_dir: str) -> Any:
     configure_offline()
     from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
-    from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, EmailRecognizer, PhoneRecognizer
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer,
+        EmailRecognizer,
+        PhoneRecognizer,
+        UkNinoRecognizer,
+    )
 
     class _AnyDomainEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
         """Presidio drops addresses whose suffix is not on the public suffix list; an
@@ -360,22 +234,18 @@ def _build_analyzer(model_dir: str) -> Any:
 
     ner = NerModelConfiguration(
         model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
-        labels_to_ignore=[
-            "ORG",
-            "GPE",
-            "LOC",
-            "NORP",
-            "FAC",
-            "PRODUCT",
-            "CARDINAL",
-            "DATE",
-            "MONEY",
-        ],
+        # Every other label of the English pipeline: only people are redacted by NER.
+        labels_to_ignore=(
+            "ORG GPE LOC NORP FAC PRODUCT CARDINAL ORDINAL QUANTITY PERCENT DATE TIME MONEY "
+            "EVENT WORK_OF_ART LAW LANGUAGE"
+        ).split(),
     )
     engine = LocalSpacyEngine(models=[{"lang_code": "en", "model_name": model_dir}], ner_model_configuration=ner)
     engine.load()
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=engine)
+    # UK_NINO is among our default entities but not among Presidio's default English recognizers.
+    registry.add_recognizer(UkNinoRecognizer())
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(_AnyDomainEmailRecognizer())
     registry.remove_recognizer("PhoneRecognizer")

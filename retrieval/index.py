@@ -69,7 +69,35 @@ def stats_of(index: VectorIndex) -> IndexStats:
     )
 
 
-class EdgeIndex:
+_PAGE = 1000
+
+
+class _ScrollingIndex:
+    """ids() and payloads() for any backend that pages through its points with ``_page``."""
+
+    def _page(self, offset: Any, with_payload: bool) -> tuple[list[Any], Any]:
+        """One page of records and the offset of the next (None at the end)."""
+        raise NotImplementedError
+
+    def _scroll(self, with_payload: bool) -> Iterator[Any]:
+        offset = None
+        while True:
+            records, offset = self._page(offset, with_payload)
+            yield from records
+            if offset is None:
+                return
+
+    def ids(self) -> set[str]:
+        """Every point id."""
+        return {str(record.id) for record in self._scroll(with_payload=False)}
+
+    def payloads(self) -> Iterator[dict[str, Any]]:
+        """Every point's payload."""
+        for record in self._scroll(with_payload=True):
+            yield dict(record.payload or {})
+
+
+class EdgeIndex(_ScrollingIndex):
     """Qdrant Edge shard on disk under the data directory."""
 
     backend = "edge"
@@ -126,24 +154,10 @@ class EdgeIndex:
         if ids:
             self._shard.update(self._qe.UpdateOperation.delete_points(list(ids)))
 
-    def _scroll(self, with_payload: bool) -> Iterator[Any]:
-        offset = None
-        while True:
-            records, offset = self._shard.scroll(
-                self._qe.ScrollRequest(offset=offset, limit=1000, with_payload=with_payload, with_vector=False)
-            )
-            yield from records
-            if offset is None:
-                return
-
-    def ids(self) -> set[str]:
-        """Every point id in the shard."""
-        return {str(record.id) for record in self._scroll(with_payload=False)}
-
-    def payloads(self) -> Iterator[dict[str, Any]]:
-        """Every point's payload."""
-        for record in self._scroll(with_payload=True):
-            yield dict(record.payload or {})
+    def _page(self, offset: Any, with_payload: bool) -> tuple[list[Any], Any]:
+        return self._shard.scroll(  # type: ignore[no-any-return]
+            self._qe.ScrollRequest(offset=offset, limit=_PAGE, with_payload=with_payload, with_vector=False)
+        )
 
     def count(self) -> int:
         """Number of points."""
@@ -170,7 +184,7 @@ class EdgeIndex:
         self._shard.close()
 
 
-class ServerIndex:
+class ServerIndex(_ScrollingIndex):
     """A collection on a Qdrant server through qdrant-client (same schema as Edge)."""
 
     backend = "server"
@@ -234,28 +248,10 @@ class ServerIndex:
                 wait=True,
             )
 
-    def _scroll(self, with_payload: bool) -> Iterator[Any]:
-        offset = None
-        while True:
-            records, offset = self._client.scroll(
-                collection_name=self.collection,
-                limit=1000,
-                offset=offset,
-                with_payload=with_payload,
-                with_vectors=False,
-            )
-            yield from records
-            if offset is None:
-                return
-
-    def ids(self) -> set[str]:
-        """Every point id in the collection."""
-        return {str(record.id) for record in self._scroll(with_payload=False)}
-
-    def payloads(self) -> Iterator[dict[str, Any]]:
-        """Every point's payload."""
-        for record in self._scroll(with_payload=True):
-            yield dict(record.payload or {})
+    def _page(self, offset: Any, with_payload: bool) -> tuple[list[Any], Any]:
+        return self._client.scroll(  # type: ignore[no-any-return]
+            collection_name=self.collection, limit=_PAGE, offset=offset, with_payload=with_payload, with_vectors=False
+        )
 
     def count(self) -> int:
         """Number of points."""

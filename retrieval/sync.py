@@ -133,12 +133,14 @@ class IndexSync:
         done = 0
         total = sum(len(p.chunks) for p in plans)
         batch: list[_DocPlan] = []
+        batch_chunks = 0
         batch_size = max(self.embedder.batch_size * 4, 64)
         for plan in plans:
             batch.append(plan)
-            if sum(len(p.chunks) for p in batch) >= batch_size:
+            batch_chunks += len(plan.chunks)
+            if batch_chunks >= batch_size:
                 done += self._write(batch, report)
-                batch = []
+                batch, batch_chunks = [], 0
                 if progress:
                     progress("embed+index", done, total)
         if batch:
@@ -148,14 +150,15 @@ class IndexSync:
 
     def _write(self, plans: list[_DocPlan], report: dict[str, int]) -> int:
         chunks = [c for p in plans for c in p.chunks]
-        vectors = self.embedder.encode([embedding_text(c) for c in chunks])
+        texts = [embedding_text(c) for c in chunks]
+        vectors = self.embedder.encode(texts)
         offset = 0
         for plan in plans:
             points = [
                 IndexPoint(
                     id=pid,
                     dense=tuple(float(x) for x in vectors[offset + i]),
-                    sparse=self.sparse.encode_document(embedding_text(chunk), chunk.locale),
+                    sparse=self.sparse.encode_document(texts[offset + i], chunk.locale),
                     payload=payload_of(chunk),
                 )
                 for i, (pid, chunk) in enumerate(zip(plan.ids, plan.chunks, strict=True))

@@ -7,6 +7,7 @@ real server for deployments.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,10 +90,7 @@ def test_point_ids_are_deterministic_and_content_sensitive() -> None:
 def test_bm25_tokens_are_stemmed_lowercase_and_stable() -> None:
     assert tokenize("Refunds REFUNDED refunding") == ["refund", "refund", "refund"]
     assert tokenize("Erstattungen für Zahlungen", "de") == ["erstatt", "fur", "zahlung"]
-    assert (
-        token_id("refund")
-        == int.from_bytes(__import__("hashlib").blake2b(b"refund", digest_size=4).digest(), "big") & 0x7FFFFFFF
-    )
+    assert token_id("refund") == int.from_bytes(hashlib.blake2b(b"refund", digest_size=4).digest(), "big") & 0x7FFFFFFF
     vector = Bm25Encoder().encode_document("refund refund invoice")
     weights = dict(zip(vector.indices, vector.values, strict=True))
     assert weights[token_id("refund")] > weights[token_id("invoic")] > 0
