@@ -44,7 +44,8 @@ def synthetic_corpus(target: Path, chunks: int, seed: int = 7) -> Path:
             body = path.read_text(encoding="utf-8").split("---", 2)[-1]
             sentences += [s.strip() for s in re.split(r"(?<=[.!?])\s+", body) if 40 < len(s.strip()) < 300]
     rng = random.Random(seed)
-    # About 8 chunks of ~190 tokens per article: 6 sections of ~180 words.
+    target.mkdir(parents=True, exist_ok=True)
+    # About 8 chunks per article: 8 sections of 70-120 words, each one chunk of under 192 tokens.
     for n in range(max(1, chunks // 8)):
         lines = [
             "---",
@@ -58,10 +59,10 @@ def synthetic_corpus(target: Path, chunks: int, seed: int = 7) -> Path:
             "---",
             f"# Synthetic article {n}",
         ]
-        for section in range(6):
+        for section in range(8):
             lines.append(f"\n## Part {section}\n")
             words = 0
-            while words < 180:
+            while words < 50:
                 sentence = rng.choice(sentences)
                 lines.append(sentence)
                 words += len(sentence.split())
@@ -107,7 +108,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000, help="size of the synthetic corpus")
     parser.add_argument("--samples-only", action="store_true")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     rows = [bench("data/samples", SAMPLES, console)]
     if not args.samples_only:
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Keep third-party libraries from reaching the network or writing outside the data dir.
+"""Keep third-party libraries from reaching the network, and from work we never use.
 
 `unstructured` downloads a spaCy model on first use, Presidio may download one
 too, tldextract fetches the public suffix list, and several libraries send
@@ -83,6 +83,7 @@ def _patch_tldextract() -> None:
 
 def _patch_unstructured() -> None:
     import unstructured.nlp.tokenize as tokenize
+    import unstructured.partition.html.parser as html_parser
 
     model_dir = str(bundled_spacy_model_path())
 
@@ -90,3 +91,12 @@ def _patch_unstructured() -> None:
         return load_spacy(model_dir, tuple(_UNSTRUCTURED_SPACY_EXCLUDE))
 
     tokenize._load_spacy_model = _load_local_model
+
+    # In HTML (and Markdown, which unstructured renders to HTML) this check only
+    # decides NarrativeText versus Text for a paragraph; headings come from tags.
+    # Both are body text to us, and the check runs a spaCy parse per paragraph:
+    # a fifth of the ingest time, spent on a label we throw away.
+    def _always_narrative(text: str, *args: Any, **kwargs: Any) -> bool:
+        return True
+
+    html_parser.is_possible_narrative_text = _always_narrative  # type: ignore[attr-defined]

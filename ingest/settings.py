@@ -58,6 +58,10 @@ class IngestSettings(BaseSettings):
         default="",
         description="sentence-transformers model path or name; empty = bundled all-MiniLM-L6-v2.",
     )
+    ingest_worker: bool = Field(
+        default=True,
+        description="Redact and chunk in a worker process, overlapping with embedding, when there is enough work.",
+    )
     default_tenant: str = Field(default="default", min_length=1)
     default_product: str = Field(default="", description="Product for files that declare none.")
     default_locale: str = Field(default="en", min_length=2)

@@ -46,11 +46,20 @@ class Embedder:
         self.batch_size = batch_size
         self.computed = 0
         self.cached = 0
+        self._default_threads: int | None = None
 
     @property
     def model(self) -> Any:
         """The sentence-transformers model (loaded on first use)."""
         return load_model(self.model_name)
+
+    def limit_threads(self, threads: int | None) -> None:
+        """Cap torch's intra-op threads (``None`` restores the default), e.g. while another process works."""
+        import torch
+
+        if self._default_threads is None:
+            self._default_threads = torch.get_num_threads()
+        torch.set_num_threads(threads or self._default_threads)
 
     @property
     def dimension(self) -> int:

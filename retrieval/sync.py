@@ -53,9 +53,15 @@ def payload_of(chunk: Chunk) -> dict[str, Any]:
 @dataclass
 class _DocPlan:
     doc_id: str
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]
     ids: tuple[str, ...]
     previous: ManifestEntry | None
+
+
+def _plan_of(chunks: Sequence[Chunk], entries: dict[str, ManifestEntry]) -> _DocPlan:
+    doc_id = chunks[0].doc_id
+    ids = tuple(point_id(c.doc_id, c.chunk_no, c.content_hash) for c in chunks)
+    return _DocPlan(doc_id, chunks, ids, entries.get(doc_id))
 
 
 class IndexSync:
@@ -66,19 +72,21 @@ class IndexSync:
 
     def sync(
         self,
-        chunks: Sequence[Chunk],
+        documents: Iterable[Sequence[Chunk]],
         scope: Iterable[Path] = (),
         keep_sources: Iterable[str] = (),
         progress: Progress | None = None,
+        expected_documents: int = 0,
     ) -> SyncReport:
-        """Index ``chunks``; delete documents under ``scope`` that produced none this time.
+        """Index each document's chunks as they arrive; then delete documents under ``scope`` that are gone.
 
+        ``documents`` yields one chunk list per document and may be lazy: chunks
+        are embedded in batches while later documents are still being prepared.
         ``keep_sources`` lists source files that failed to load this run: their
         documents keep their last good chunks instead of disappearing.
         """
         entries = self.manifest.entries()
         orphans = self._remove_orphans(entries)
-        plans = self._plan(chunks, entries)
         computed_before, cached_before = self.embedder.computed, self.embedder.cached
         report = dict.fromkeys(
             (
@@ -93,13 +101,28 @@ class IndexSync:
             ),
             0,
         )
-        changed = [p for p in plans if p.previous is None or p.previous.point_ids != p.ids]
-        for plan in plans:
-            if plan not in changed:
+        present: set[str] = set()
+        batch: list[_DocPlan] = []
+        batch_chunks = 0
+        batch_size = max(self.embedder.batch_size * 4, 64)
+        for seen, chunks in enumerate(documents, start=1):
+            if not chunks:
+                continue
+            plan = _plan_of(chunks, entries)
+            present.add(plan.doc_id)
+            if plan.previous is not None and plan.previous.point_ids == plan.ids:
                 report["documents_unchanged"] += 1
                 report["chunks_unchanged"] += len(plan.ids)
-        self._apply(changed, report, progress)
-        self._remove_missing(plans, entries, scope, keep_sources, report)
+            else:
+                batch.append(plan)
+                batch_chunks += len(plan.chunks)
+            if batch_chunks >= batch_size:
+                self._write(batch, report)
+                batch, batch_chunks = [], 0
+            if progress:
+                progress("embed+index", seen, max(expected_documents, seen))
+        self._write(batch, report)
+        self._remove_missing(present, entries, scope, keep_sources, report)
         return SyncReport(
             **report,
             orphans_removed=orphans,
@@ -113,42 +136,10 @@ class IndexSync:
         self.index.delete(orphans)
         return len(orphans)
 
-    @staticmethod
-    def _plan(chunks: Sequence[Chunk], entries: dict[str, ManifestEntry]) -> list[_DocPlan]:
-        by_doc: dict[str, list[Chunk]] = {}
-        for chunk in chunks:
-            by_doc.setdefault(chunk.doc_id, []).append(chunk)
-        return [
-            _DocPlan(
-                doc_id,
-                doc_chunks,
-                tuple(point_id(c.doc_id, c.chunk_no, c.content_hash) for c in doc_chunks),
-                entries.get(doc_id),
-            )
-            for doc_id, doc_chunks in by_doc.items()
-        ]
-
-    def _apply(self, plans: list[_DocPlan], report: dict[str, int], progress: Progress | None) -> None:
-        """Embed in batches across documents, then write and commit document by document."""
-        done = 0
-        total = sum(len(p.chunks) for p in plans)
-        batch: list[_DocPlan] = []
-        batch_chunks = 0
-        batch_size = max(self.embedder.batch_size * 4, 64)
-        for plan in plans:
-            batch.append(plan)
-            batch_chunks += len(plan.chunks)
-            if batch_chunks >= batch_size:
-                done += self._write(batch, report)
-                batch, batch_chunks = [], 0
-                if progress:
-                    progress("embed+index", done, total)
-        if batch:
-            done += self._write(batch, report)
-        if progress:
-            progress("embed+index", done, total)
-
-    def _write(self, plans: list[_DocPlan], report: dict[str, int]) -> int:
+    def _write(self, plans: list[_DocPlan], report: dict[str, int]) -> None:
+        """Embed a batch of documents, then write and commit them one by one."""
+        if not plans:
+            return
         chunks = [c for p in plans for c in p.chunks]
         texts = [embedding_text(c) for c in chunks]
         vectors = self.embedder.encode(texts)
@@ -183,17 +174,15 @@ class IndexSync:
                 report["chunks_added"] += fresh - replaced
                 report["chunks_deleted"] += len(stale) - replaced
                 report["chunks_unchanged"] += len(set(plan.ids) & old)
-        return len(chunks)
 
     def _remove_missing(
         self,
-        plans: list[_DocPlan],
+        present: set[str],
         entries: dict[str, ManifestEntry],
         scope: Iterable[Path],
         keep_sources: Iterable[str],
         report: dict[str, int],
     ) -> None:
-        present = {p.doc_id for p in plans}
         roots = [Path(p).resolve() for p in scope]
         kept = {str(Path(s).resolve()) for s in keep_sources}
         gone = [

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.pipeline import IngestPipeline
-from ingest.records import ArticleMeta, IngestResult
+from ingest.parallel import process_documents
+from ingest.pipeline import IngestPipeline, ProcessedDocument, collect
+from ingest.records import ArticleMeta, Chunk, IngestResult
 from retrieval.embedder import Embedder
 from retrieval.index import VectorIndex, open_index
 from retrieval.records import SyncReport
@@ -85,17 +86,34 @@ def ingest_paths(
     started = time.perf_counter()
     path_list = [Path(p) for p in paths]
     pipeline = pipeline or IngestPipeline(settings.ingest)
-    result = pipeline.run(path_list, overrides, progress=progress)
+    prepared = pipeline.prepare(path_list, overrides, progress=progress)
     own = retrieval is None
     retrieval = retrieval or Retrieval(settings)
+    processed: list[ProcessedDocument] = []
+
+    def chunks_per_document() -> Iterator[tuple[Chunk, ...]]:
+        # While the worker redacts on one core, embedding keeps to the other:
+        # torch gains little from a second thread, and fighting for it slows both.
+        embedder = retrieval.embedder
+        for item in process_documents(
+            pipeline,
+            prepared.documents,
+            use_worker=settings.ingest.ingest_worker,
+            on_worker_start=lambda: embedder.limit_threads(1),
+            on_worker_done=lambda: embedder.limit_threads(None),
+        ):
+            processed.append(item)
+            yield item.chunks
+
     try:
         report = retrieval.sync().sync(
-            result.chunks,
+            chunks_per_document(),
             scope=path_list,
-            keep_sources=[s.path for s in result.skipped],
+            keep_sources=[s.path for s in prepared.skipped],
             progress=progress,
+            expected_documents=len(prepared.documents),
         )
     finally:
         if own:
             retrieval.close()
-    return IngestRun(result=result, sync=report, seconds=time.perf_counter() - started)
+    return IngestRun(result=collect(prepared, processed), sync=report, seconds=time.perf_counter() - started)
