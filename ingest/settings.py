@@ -59,8 +59,11 @@ class IngestSettings(BaseSettings):
         description="sentence-transformers model path or name; empty = bundled all-MiniLM-L6-v2.",
     )
     ingest_worker: bool = Field(
-        default=True,
-        description="Redact and chunk in a worker process, overlapping with embedding, when there is enough work.",
+        default=False,
+        description=(
+            "Redact and chunk in a worker process, overlapping with embedding. Off by default: on the "
+            "2-vCPU reference machine it measured slower (see README, `make bench`); try it with more cores."
+        ),
     )
     default_tenant: str = Field(default="default", min_length=1)
     default_product: str = Field(default="", description="Product for files that declare none.")

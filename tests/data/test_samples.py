@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+
+import pytest
 
 from tests.conftest import SAMPLES
 
@@ -49,3 +53,11 @@ def test_redteam_and_inbox_labels_point_at_real_articles() -> None:
 def test_sample_data_stays_small() -> None:
     total = sum(p.stat().st_size for p in SAMPLES.rglob("*") if p.is_file() and p.name != "huge.md")
     assert total < 15 * 1024 * 1024
+
+
+@pytest.mark.parametrize("builder", ["build_inbox_eml.py", "build_pii_labels.py"])
+def test_derived_inbox_files_are_up_to_date(builder: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SAMPLES / "tools" / builder), "--check"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
