@@ -76,8 +76,7 @@ def deduplicate(
             dropped[document.doc_id] = _record(document, older, "superseded", similarity)
             continue
         minhash = MinHash(num_perm=permutations, seed=1)
-        for gram in sorted(grams):
-            minhash.update(gram.encode())
+        minhash.update_batch([gram.encode() for gram in sorted(grams)])
         near = _closest(lsh.query(minhash), canonical, scope, grams, signatures, threshold)
         if near is not None:
             twin, similarity = near

@@ -26,6 +26,7 @@ from ingest.settings import IngestSettings
 # Bump when loader output changes shape, so cached partitions are not reused.
 LOADER_VERSION = "3"
 REDACTOR_VERSION = "2"
+CHUNKER_VERSION = "1"
 
 Progress = Callable[[str, int, int], None]
 
@@ -82,6 +83,7 @@ class IngestPipeline:
         cache_dir = settings.data_dir / "cache"
         self._load_cache = JsonCache(cache_dir / "documents")
         self._redact_cache = JsonCache(cache_dir / "redacted")
+        self._chunk_cache = JsonCache(cache_dir / "chunks")
         self._token_counter = token_counter
         self._redactor: Redactor | None = None
 
@@ -133,11 +135,22 @@ class IngestPipeline:
         return Prepared(len(files), dedupe.kept, tuple(skipped), dedupe.duplicates)
 
     def process(self, document: Document) -> ProcessedDocument:
-        """Redact one document and cut it into chunks."""
+        """Redact one document and cut it into chunks (both cached by content and settings)."""
         clean, counts = self._redact(document)
-        chunks = chunk_document(
-            clean, self.settings.chunk_max_tokens, self.settings.chunk_overlap_tokens, self.token_counter
+        key = cache_key(
+            CHUNKER_VERSION,
+            self._redact_key(document),
+            json.dumps(dataclasses.asdict(clean), sort_keys=True),
+            self.settings.model_dump_json(include={"chunk_max_tokens", "chunk_overlap_tokens", "embedding_model"}),
         )
+        cached = self._chunk_cache.get(key)
+        if cached is not None:
+            chunks = [_chunk_from_json(item) for item in cached]
+        else:
+            chunks = chunk_document(
+                clean, self.settings.chunk_max_tokens, self.settings.chunk_overlap_tokens, self.token_counter
+            )
+            self._chunk_cache.put(key, [dataclasses.asdict(c) for c in chunks])
         return ProcessedDocument(clean, tuple(chunks), counts)
 
     def is_redaction_cached(self, document: Document) -> bool:
@@ -221,6 +234,10 @@ def _common_root(paths: list[Path]) -> Path:
 
 def _block_from_json(data: dict[str, Any]) -> Block:
     return Block(kind=data["kind"], text=data["text"], section_path=tuple(data["section_path"]))
+
+
+def _chunk_from_json(data: dict[str, Any]) -> Chunk:
+    return Chunk(**{**data, "section_path": tuple(data["section_path"])})
 
 
 def _document_from_json(data: dict[str, Any]) -> Document:
