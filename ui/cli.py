@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +45,9 @@ def ingest(
         raise typer.Exit(2)
     settings = AppSettings.load(data_dir)
     overrides = ArticleMeta(tenant=tenant, product=product, locale=locale)
+    # A corrupt PDF is already reported as a skipped file with its reason;
+    # pypdf's own warnings would only repeat it, unformatted, on stderr.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     err = Console(stderr=True)
     with Progress(
         TextColumn("{task.description:<13}"),
