@@ -134,8 +134,7 @@ class Redactor:
             word = token.rstrip(".,;:!?)\"'").lower()
             if (
                 _NAME_TOKEN.match(token.rstrip(",;:!?)\"'"))
-                and word not in _UI_WORDS
-                and word not in lowercase_words
+                and _is_distinctive(word, lowercase_words)
                 and word not in self._allowed
             ):
                 return True
@@ -199,10 +198,12 @@ def _looks_like_name(span_text: str, lowercase_words: set[str], sentence_start: 
         return False
     if sentence_start and (len(tokens) == 1 or tokens[0].lower() in _UI_WORDS):
         return False
-    return any(
-        token.rstrip(".").lower() not in _UI_WORDS and token.rstrip(".").lower() not in lowercase_words
-        for token in tokens
-    )
+    return any(_is_distinctive(token.rstrip(".").lower(), lowercase_words) for token in tokens)
+
+
+def _is_distinctive(word: str, lowercase_words: set[str]) -> bool:
+    """A lowercased word that is neither a UI word nor written in lowercase elsewhere in the text."""
+    return word not in _UI_WORDS and word not in lowercase_words
 
 
 def _replace(text: str, spans: Sequence[Span]) -> str:
