@@ -13,15 +13,25 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from retrieval.records import IndexPoint, IndexStats, ScoredChunk
+from retrieval.records import (
+    BranchHit,
+    HybridCandidates,
+    IndexPoint,
+    IndexStats,
+    ScoredChunk,
+    SearchFilter,
+    SparseVector,
+)
 from retrieval.settings import RetrievalSettings
 
 DENSE = "dense"
 SPARSE = "bm25"
 INDEXED_FIELDS = ("tenant", "product", "locale", "doc_id")
+DATETIME_FIELDS = ("updated_at",)
 _POINT_NAMESPACE = uuid.UUID("5b0c3a9e-8f1d-4c6e-9a57-2d1f6e8b4c01")
 
 
@@ -42,7 +52,41 @@ class VectorIndex(Protocol):
     def payloads(self) -> Iterator[dict[str, Any]]: ...
     def count(self) -> int: ...
     def search_dense(self, vector: Sequence[float], limit: int, tenant: str) -> list[ScoredChunk]: ...
+    def hybrid(self, request: HybridRequest) -> HybridCandidates: ...
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class HybridRequest:
+    """One hybrid query: both vectors, the filter, and the fusion parameters."""
+
+    dense: Sequence[float]
+    sparse: SparseVector
+    filter: SearchFilter
+    prefetch_limit: int
+    limit: int
+    rrf_k: int
+    dense_weight: float
+    sparse_weight: float
+
+
+def _filter_terms(search_filter: SearchFilter) -> list[tuple[str, str, Any]]:
+    """The filter as (kind, field, value) terms, shared by both backends' filter builders."""
+    terms: list[tuple[str, str, Any]] = [("match", "tenant", search_filter.tenant)]
+    if search_filter.products:
+        terms.append(("any", "product", list(search_filter.products)))
+    if search_filter.locales:
+        terms.append(("any", "locale", list(search_filter.locales)))
+    if search_filter.updated_after:
+        terms.append(("after", "updated_at", search_filter.updated_after))
+    return terms
+
+
+def _branches(results: Sequence[Sequence[Any]]) -> tuple[list[BranchHit], list[BranchHit]]:
+    dense, sparse = (
+        [BranchHit(str(p.id), rank, float(p.score)) for rank, p in enumerate(points, start=1)] for points in results
+    )
+    return dense, sparse
 
 
 def stats_of(index: VectorIndex) -> IndexStats:
@@ -127,6 +171,9 @@ class EdgeIndex(_ScrollingIndex):
         for field in INDEXED_FIELDS:
             if field not in schema:
                 self._shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+        for field in DATETIME_FIELDS:
+            if field not in schema:
+                self._shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Datetime))
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         """Insert or replace points."""
@@ -178,6 +225,49 @@ class EdgeIndex(_ScrollingIndex):
         )
         return [ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
+    def _filter(self, search_filter: SearchFilter) -> Any:
+        qe = self._qe
+        conditions = []
+        for kind, key, value in _filter_terms(search_filter):
+            if kind == "match":
+                conditions.append(qe.FieldCondition(key=key, match=qe.MatchValue(value)))
+            elif kind == "any":
+                conditions.append(qe.FieldCondition(key=key, match=qe.MatchAny(value)))
+            else:
+                conditions.append(qe.FieldCondition(key=key, range=qe.RangeDateTime(gt=value)))
+        return qe.Filter(must=conditions)
+
+    def hybrid(self, request: HybridRequest) -> HybridCandidates:
+        """Dense and BM25 prefetches fused by weighted RRF, plus each branch's ranking, in one planned batch."""
+        qe = self._qe
+        flt = self._filter(request.filter)
+        dense_query = qe.Query.Nearest(list(request.dense), using=DENSE)
+        sparse_query = qe.Query.Nearest(
+            qe.SparseVector(indices=list(request.sparse.indices), values=list(request.sparse.values)), using=SPARSE
+        )
+        fused = qe.QueryRequest(
+            limit=request.limit,
+            prefetches=[
+                qe.Prefetch(limit=request.prefetch_limit, query=dense_query, filter=flt),
+                qe.Prefetch(limit=request.prefetch_limit, query=sparse_query, filter=flt),
+            ],
+            query=qe.Fusion.Rrf(k=request.rrf_k, weights=[request.dense_weight, request.sparse_weight]),
+            filter=flt,
+            with_payload=True,
+            with_vector=False,
+        )
+        branches = [
+            qe.QueryRequest(limit=request.prefetch_limit, query=q, filter=flt, with_payload=False, with_vector=False)
+            for q in (dense_query, sparse_query)
+        ]
+        fused_points, *branch_points = self._shard.query_batch(qe.QueryBatchRequest([fused, *branches]))
+        dense, sparse = _branches(branch_points)
+        return HybridCandidates(
+            fused=[ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in fused_points],
+            dense=dense,
+            sparse=sparse,
+        )
+
     def close(self) -> None:
         """Flush and release the shard."""
         self._shard.flush()
@@ -206,6 +296,8 @@ class ServerIndex(_ScrollingIndex):
             )
             for field in INDEXED_FIELDS:
                 client.create_payload_index(collection, field, models.PayloadSchemaType.KEYWORD)
+            for field in DATETIME_FIELDS:
+                client.create_payload_index(collection, field, models.PayloadSchemaType.DATETIME)
 
     @classmethod
     def connect(cls, settings: RetrievalSettings, dimension: int) -> ServerIndex:
@@ -271,6 +363,47 @@ class ServerIndex(_ScrollingIndex):
             with_payload=True,
         )
         return [ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+
+    def _filter(self, search_filter: SearchFilter) -> Any:
+        m = self._models
+        conditions = []
+        for kind, key, value in _filter_terms(search_filter):
+            if kind == "match":
+                conditions.append(m.FieldCondition(key=key, match=m.MatchValue(value=value)))
+            elif kind == "any":
+                conditions.append(m.FieldCondition(key=key, match=m.MatchAny(any=value)))
+            else:
+                conditions.append(m.FieldCondition(key=key, range=m.DatetimeRange(gt=value)))
+        return m.Filter(must=conditions)
+
+    def hybrid(self, request: HybridRequest) -> HybridCandidates:
+        """Dense and BM25 prefetches fused by weighted RRF, plus each branch's ranking, in one round trip."""
+        m = self._models
+        flt = self._filter(request.filter)
+        sparse = m.SparseVector(indices=list(request.sparse.indices), values=list(request.sparse.values))
+        fused = m.QueryRequest(
+            prefetch=[
+                m.Prefetch(query=list(request.dense), using=DENSE, limit=request.prefetch_limit, filter=flt),
+                m.Prefetch(query=sparse, using=SPARSE, limit=request.prefetch_limit, filter=flt),
+            ],
+            query=m.RrfQuery(rrf=m.Rrf(k=request.rrf_k, weights=[request.dense_weight, request.sparse_weight])),
+            filter=flt,
+            limit=request.limit,
+            with_payload=True,
+        )
+        branches = [
+            m.QueryRequest(query=list(request.dense), using=DENSE, limit=request.prefetch_limit, filter=flt),
+            m.QueryRequest(query=sparse, using=SPARSE, limit=request.prefetch_limit, filter=flt),
+        ]
+        fused_response, *branch_responses = self._client.query_batch_points(
+            collection_name=self.collection, requests=[fused, *branches]
+        )
+        dense, sparse_hits = _branches([r.points for r in branch_responses])
+        return HybridCandidates(
+            fused=[ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in fused_response.points],
+            dense=dense,
+            sparse=sparse_hits,
+        )
 
     def close(self) -> None:
         """Close the client."""

@@ -61,3 +61,82 @@ class IndexStats:
     by_tenant: dict[str, int]
     by_locale: dict[str, int]
     by_product: dict[str, int]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """What a query may see. The tenant is always required; empty tuples mean no restriction."""
+
+    tenant: str
+    products: tuple[str, ...] = ()
+    locales: tuple[str, ...] = ()
+    updated_after: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tenant:
+            raise ValueError("SearchFilter.tenant is required: every query is scoped to one tenant")
+
+
+@dataclass(frozen=True)
+class BranchHit:
+    """A point as one retrieval branch (dense or BM25) ranked it."""
+
+    id: str
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class HybridCandidates:
+    """One engine call's answer: the fused ranking with payloads, and each branch's own ranking."""
+
+    fused: list[ScoredChunk]
+    dense: list[BranchHit]
+    sparse: list[BranchHit]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with everything needed to cite it and to explain why it was found.
+
+    Ranks are 1-based; ``None`` means the branch did not return the chunk among its candidates.
+    ``fused_score`` is the engine's weighted RRF score; ``relevance`` is that score divided by
+    its maximum (ranked first by every branch), so 1.0 is the best possible agreement.
+    """
+
+    id: str
+    doc_id: str
+    article_id: str
+    chunk_no: int
+    text: str
+    title: str
+    url: str
+    section: str
+    tenant: str
+    product: str
+    locale: str
+    updated_at: str
+    fused_score: float
+    relevance: float
+    dense_rank: int | None
+    dense_score: float | None
+    sparse_rank: int | None
+    sparse_score: float | None
+    rerank_score: float | None = None
+
+    @property
+    def found_by(self) -> str:
+        """``both``, ``dense`` or ``bm25``: which branches returned this chunk."""
+        if self.dense_rank is not None and self.sparse_rank is not None:
+            return "both"
+        return "dense" if self.dense_rank is not None else "bm25"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits for one (redacted) query, with the time each stage took."""
+
+    query: str
+    filter: SearchFilter
+    hits: list[Hit]
+    timings_ms: dict[str, float]

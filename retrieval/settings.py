@@ -34,6 +34,23 @@ class RetrievalSettings(BaseSettings):
     bm25_k1: float = Field(default=1.2, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
     bm25_avg_len: float = Field(default=120.0, gt=0, description="Average chunk length in BM25 tokens.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant: score = w / (k + rank).")
+    dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of the dense (embedding) branch.")
+    sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of the BM25 branch.")
+    prefetch_limit: int = Field(default=40, ge=1, le=1000, description="Candidates each branch hands to fusion.")
+    top_k: int = Field(default=8, ge=1, le=100, description="Hits returned per query.")
+    score_floor: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Drop hits whose relevance (fused score / best possible fused score) is below this.",
+    )
+    max_hits_per_section: int = Field(default=2, ge=1, description="At most this many hits per document section.")
+    reranker_model: str = Field(
+        default="",
+        description="Path or name of a sentence-transformers CrossEncoder; empty = no reranking.",
+    )
+    reranker_candidates: int = Field(default=20, ge=1, le=200, description="Fused hits the reranker rescores.")
 
     def resolved_database_url(self) -> str:
         """The store URL, defaulting to ``sqlite:///<data_dir>/deskpilot.db``."""

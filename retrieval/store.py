@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, LargeBinary, String, Text, create_engine, delete, event, select
+from sqlalchemy import Engine, Integer, LargeBinary, String, Text, create_engine, delete, event, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
@@ -28,6 +28,15 @@ class ManifestRow(Base):
     source_path: Mapped[str] = mapped_column(Text, index=True)
     tenant: Mapped[str] = mapped_column(String(128))
     point_ids: Mapped[str] = mapped_column(Text, doc="JSON list of point ids, in chunk order")
+
+
+class IndexStateRow(Base):
+    """A counter bumped by every manifest change: the index version that answer caches key on."""
+
+    __tablename__ = "index_state"
+
+    collection: Mapped[str] = mapped_column(String(128), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class EmbeddingRow(Base):
@@ -103,6 +112,7 @@ class Manifest:
                     point_ids=json.dumps(list(entry.point_ids)),
                 )
             )
+            self._bump(session)
 
     def remove(self, doc_ids: Iterable[str]) -> None:
         """Forget documents; committed at once."""
@@ -113,6 +123,24 @@ class Manifest:
             session.execute(
                 delete(ManifestRow).where(ManifestRow.collection == self.collection, ManifestRow.doc_id.in_(ids))
             )
+            self._bump(session)
+
+    def _bump(self, session: Session) -> None:
+        bumped = session.execute(
+            update(IndexStateRow)
+            .where(IndexStateRow.collection == self.collection)
+            .values(generation=IndexStateRow.generation + 1)
+        )
+        if not bumped.rowcount:  # type: ignore[attr-defined]
+            session.add(IndexStateRow(collection=self.collection, generation=1))
+
+    def version(self) -> str:
+        """The index version: changes whenever a document is added, replaced or removed."""
+        with Session(self.engine) as session:
+            generation = session.scalar(
+                select(IndexStateRow.generation).where(IndexStateRow.collection == self.collection)
+            )
+        return f"{self.collection}@{generation or 0}"
 
 
 class EmbeddingCache:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.settings import AssistantSettings
 from ingest.settings import IngestSettings
 from retrieval.settings import RetrievalSettings
 
@@ -15,10 +16,15 @@ class AppSettings:
 
     ingest: IngestSettings
     retrieval: RetrievalSettings
+    assistant: AssistantSettings
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> AppSettings:
         """Read every package's settings from the environment, optionally forcing the data dir."""
         if data_dir is None:
-            return cls(ingest=IngestSettings(), retrieval=RetrievalSettings())
-        return cls(ingest=IngestSettings(data_dir=data_dir), retrieval=RetrievalSettings(data_dir=data_dir))
+            return cls(ingest=IngestSettings(), retrieval=RetrievalSettings(), assistant=AssistantSettings())
+        return cls(
+            ingest=IngestSettings(data_dir=data_dir),
+            retrieval=RetrievalSettings(data_dir=data_dir),
+            assistant=AssistantSettings(data_dir=data_dir),
+        )

@@ -7,12 +7,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.service import AnswerService, LlmChain
 from ingest.parallel import process_documents
 from ingest.pipeline import IngestPipeline, ProcessedDocument, collect
 from ingest.records import ArticleMeta, Chunk, IngestResult
+from ingest.redact import Redactor
 from retrieval.embedder import Embedder
 from retrieval.index import VectorIndex, open_index
 from retrieval.records import SyncReport
+from retrieval.search import HybridSearcher
 from retrieval.sparse import Bm25Encoder
 from retrieval.store import EmbeddingCache, Manifest, engine_for
 from retrieval.sync import IndexSync
@@ -43,6 +46,7 @@ class Retrieval:
         )
         self.manifest = Manifest(engine, settings.retrieval.collection)
         self._index: VectorIndex | None = None
+        self._redactor: Redactor | None = None
 
     @property
     def index(self) -> VectorIndex:
@@ -59,6 +63,33 @@ class Retrieval:
             self.manifest,
             self.embedder,
             Bm25Encoder(r.bm25_k1, r.bm25_b, r.bm25_avg_len),
+        )
+
+    def searcher(self) -> HybridSearcher:
+        """Hybrid search over this index; queries are redacted with the ingest redactor first."""
+        r = self.settings.retrieval
+        return HybridSearcher(
+            self.index,
+            self.embedder,
+            Bm25Encoder(r.bm25_k1, r.bm25_b, r.bm25_avg_len),
+            r,
+            redact=self.redact,
+        )
+
+    def redact(self, text: str) -> str:
+        """``text`` with PII replaced by typed placeholders (the redactor is loaded on first use)."""
+        if self._redactor is None:
+            self._redactor = Redactor(self.settings.ingest)
+        return self._redactor.redact(text).text
+
+    def assistant(self, llm: LlmChain | None = None) -> AnswerService:
+        """The answer service over this index."""
+        return AnswerService(
+            self.searcher(),
+            self.settings.assistant,
+            index_version=self.manifest.version,
+            redact=self.redact,
+            llm=llm,
         )
 
     def close(self) -> None:

@@ -1,0 +1,62 @@
+"""Settings of the answer stage (env prefix ``DESKPILOT_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AssistantSettings(BaseSettings):
+    """How answers are generated, validated, scored and cached."""
+
+    model_config = SettingsConfigDict(env_prefix="DESKPILOT_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".deskpilot"))
+    generator: Literal["extractive", "llm"] = Field(default="extractive", description="Default answer generator.")
+    max_sources: int = Field(default=5, ge=1, le=20, description="Numbered sources handed to a generator.")
+    agent_max_sentences: int = Field(default=4, ge=1, le=12, description="Answer sentences in an agent draft.")
+    widget_max_sentences: int = Field(default=2, ge=1, le=8, description="Answer sentences in a widget answer.")
+    agent_name: str = Field(default="", description="Signature of agent drafts; empty = the locale's team name.")
+
+    # LLM generation (llama-index). Kill switch: llm_enabled=false turns every LLM call off at once.
+    llm_enabled: bool = Field(default=True, description="Kill switch: false = never call an LLM, answer extractively.")
+    llm_kind: Literal["openai_like", "gguf"] = Field(default="openai_like")
+    llm_base_url: str = Field(default="", description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1.")
+    llm_model: str = Field(default="", description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr = Field(default=SecretStr("not-needed"))
+    llm_gguf_path: str = Field(default="", description="Local GGUF file, for llm_kind=gguf.")
+    llm_secondary_base_url: str = Field(default="", description="Fallback endpoint tried when the primary fails.")
+    llm_secondary_model: str = Field(default="")
+    llm_max_tokens: int = Field(default=320, ge=16, le=4096)
+    llm_temperature: float = Field(default=0.1, ge=0, le=2)
+    llm_timeout_s: float = Field(default=20.0, gt=0, description="Per-call timeout.")
+    llm_retries: int = Field(default=1, ge=0, le=5, description="Retries of a failed call, with backoff.")
+    llm_backoff_s: float = Field(default=0.3, ge=0)
+    answer_deadline_s: float = Field(default=30.0, gt=0, description="Overall deadline of one answer.")
+    breaker_failures: int = Field(default=3, ge=1, description="Consecutive failures that open an endpoint's breaker.")
+    breaker_cooldown_s: float = Field(default=30.0, gt=0, description="How long an open breaker rejects calls.")
+
+    # Citation validation: a sentence is supported when its combined support reaches support_min.
+    support_min: float = Field(default=0.55, ge=0, le=1)
+    support_lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Lexical share of the support score.")
+
+    # Confidence (thresholds chosen on the golden set by evals/tune_confidence.py).
+    confidence_high: float = Field(default=0.70, ge=0, le=1)
+    confidence_medium: float = Field(default=0.55, ge=0, le=1)
+    abstain_below: float = Field(default=0.40, ge=0, le=1, description="Below this score: no answer, escalate.")
+
+    cache_ttl_s: float = Field(default=900.0, ge=0, description="Answer cache lifetime; 0 turns the cache off.")
+    cache_max_entries: int = Field(default=2000, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> AssistantSettings:
+        if not self.abstain_below <= self.confidence_medium <= self.confidence_high:
+            raise ValueError(
+                "confidence thresholds must satisfy DESKPILOT_ABSTAIN_BELOW <= DESKPILOT_CONFIDENCE_MEDIUM "
+                f"<= DESKPILOT_CONFIDENCE_HIGH (got {self.abstain_below}, {self.confidence_medium}, "
+                f"{self.confidence_high})"
+            )
+        return self
