@@ -89,6 +89,7 @@ def _reason(level: Level, ev: Evidence, abstain: bool) -> str:
     if abstain:
         return "low: " + ("; ".join(weak) if weak else "the evidence is too weak to answer")
     if level == "high":
-        plural = "s" if ev.sources != 1 else ""
-        return f"high: {ev.sources} closely matching source{plural} support every sentence"
+        if ev.sources == 1:
+            return "high: a closely matching source supports every sentence"
+        return f"high: {ev.sources} closely matching sources support every sentence"
     return f"{level}: " + ("; ".join(weak) if weak else "the sources match the question only in part")

@@ -18,6 +18,7 @@ _W_SIMILARITY, _W_OVERLAP, _W_SOURCE = 0.6, 0.3, 0.1
 _MMR_LAMBDA = 0.75  # relevance vs. novelty when picking the next sentence
 _RELATIVE_FLOOR = 0.75  # a sentence must score at least this share of the best one
 _MIN_WORDS = 4
+_NEAR_COPY = 0.8  # cosine above which two sentences state the same fact ("valid for 60 minutes" twice)
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,10 @@ class ExtractiveGenerator:
         """Every usable sentence of the sources with its score, and their embeddings (rows in the same order)."""
         found: list[tuple[int, int, str]] = []
         for source in sources:
+            headings = {h.casefold() for h in (source.hit.title, *source.hit.section.split(" > "))}
             for position, sentence in enumerate(split_sentences(source.hit.text)):
-                if len(sentence.split()) >= _MIN_WORDS:
+                # A heading repeated in the text (PDF and DOCX often do this) is not an answer.
+                if len(sentence.split()) >= _MIN_WORDS and sentence.strip(" .:").casefold() not in headings:
                     found.append((source.n, position, sentence))
         if not found:
             return [], np.zeros((0, 1), dtype=np.float32)
@@ -86,7 +89,7 @@ def _mmr(candidates: list[Candidate], vectors: np.ndarray, limit: int) -> list[C
         pick = max(pool, key=value)
         pool.remove(pick)
         # A near-copy of a chosen sentence (the same fact in two articles) adds nothing.
-        if any(float(vectors[pick] @ vectors[j]) > 0.92 for j in chosen):
+        if any(float(vectors[pick] @ vectors[j]) > _NEAR_COPY for j in chosen):
             continue
         chosen.append(pick)
     return [candidates[i] for i in chosen]

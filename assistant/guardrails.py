@@ -19,6 +19,7 @@ _PATTERNS: dict[str, str] = {
     "system_override": r"\b(system|admin|developer)\s+(override|note)\b|\bdeveloper mode\b|\bsystem message\b|^\s*\[?(system|assistant)\s*:|</?\s*(system|instructions?|question|prompt|context)\s*>",
     "role_play": r"\byou\s+are\s+now\b|\byou are (a |an )?(dan|unfiltered|jailbroken)\b|\bpretend\b|\bact as (an? )?(ai|assistant|bot|chatbot|unfiltered|different)\b|\brole[- ]?play\b|\bfrom now on\b|\bjailbreak|\bDAN\b|\bdo anything now\b|\bno (rules|restrictions|filters)\b|\bunfiltered\b|\blet'?s play a game\b",
     "prompt_extraction": r"\b(reveal|show|print|repeat|output|paste|translate|summari[sz]e|list|tell me|give me|what (is|are))\b[^.\n]{0,40}\b(system prompt|(your|the) (hidden |full |initial )?(instructions|prompt|rules|guidelines|configuration)|hidden (prompt|instructions)|initial prompt|rules you (follow|were given)|everything above|raw text of every)\b|\binstructions did\b[^.\n]{0,40}\bgive you\b|\bprint the word\b",
+    "personal_data_request": r"\b(his|her|their)\s+(e-?mail|phone|home|direct|personal|contact|delivery)\b|\bwho was the customer\b|\bwhich customers\b|\banother customer'?s?\b[^.\n]{0,60}\b(e-?mail|phone|address|card|invoices?)\b|\bwhat card did\b",
     "concealment": r"\bdo not (mention|reveal|tell)\b[^.\n]{0,30}\b(this|these) (note|instruction|message)s?\b",
 }
 _COMPILED = {name: re.compile(pattern, re.IGNORECASE | re.MULTILINE) for name, pattern in _PATTERNS.items()}

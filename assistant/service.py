@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from assistant.cache import AnswerCache
@@ -76,7 +77,9 @@ class AnswerService:
         )
         cached = self.cache.get(key)
         if cached is not None:
-            return _replace_timings(cached, {"cache": _ms(started), "total": _ms(started)})
+            # The cached answer is this answer, but this question's own guardrail findings still count.
+            merged = tuple(dict.fromkeys([*flags, *cached.flags]))
+            return _with(cached, timings_ms={"total": _ms(started)}, cached=True, flags=merged)
 
         locale = question.locale or "en"
         if not query.strip():
@@ -84,7 +87,7 @@ class AnswerService:
                 asked,
                 question,
                 locale,
-                "the question reads as instructions to the assistant, not as a support question",
+                _refusal_reason(screening.findings),
                 flags=flags,
                 timings=timings,
                 version=version,
@@ -261,13 +264,17 @@ class AnswerService:
         )
 
 
+def _refusal_reason(findings: Sequence[str]) -> str:
+    if "personal_data_request" in findings:
+        return "the question asks for another person's personal data, which the assistant never gives out"
+    return "the question reads as instructions to the assistant, not as a support question"
+
+
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
 def _with(answer: Answer, **changes: object) -> Answer:
-    from dataclasses import replace
-
     return replace(answer, **changes)  # type: ignore[arg-type]
 
 
@@ -275,7 +282,3 @@ def _finish(answer: Answer, started: float) -> Answer:
     timings = dict(answer.timings_ms)
     timings["total"] = _ms(started)
     return _with(answer, timings_ms=timings)
-
-
-def _replace_timings(answer: Answer, timings: dict[str, float]) -> Answer:
-    return _with(answer, timings_ms=timings, cached=True)

@@ -13,6 +13,7 @@ they hold on a noisy shared machine where absolute times do not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import re
 import resource
@@ -74,7 +75,7 @@ def synthetic_corpus(target: Path, chunks: int, seed: int = 7) -> Path:
 def _first_ingest(corpus: Path, state: Path, worker: bool) -> tuple[IngestRun, float, Retrieval]:
     """A first ingest into a fresh data dir, models warmed so that only ingest work is timed."""
     base = AppSettings.load(state)
-    settings = AppSettings(ingest=base.ingest.model_copy(update={"ingest_worker": worker}), retrieval=base.retrieval)
+    settings = dataclasses.replace(base, ingest=base.ingest.model_copy(update={"ingest_worker": worker}))
     pipeline = IngestPipeline(settings.ingest)
     retrieval = Retrieval(settings)
     _ = retrieval.embedder.model, retrieval.index, pipeline.redactor, pipeline.token_counter

@@ -107,7 +107,7 @@ class HybridSearcher:
         )
         timings["search"] = _lap(clock)
         clock = time.perf_counter()
-        best_possible = (dense_weight + sparse_weight) / (s.rrf_k + 1)
+        best_possible = (dense_weight + sparse_weight) / s.rrf_k  # Qdrant: w / (k + rank), ranks from 0
         hits = [
             _hit(point, candidates.dense, candidates.sparse, best_possible)
             for point in candidates.fused

@@ -34,7 +34,9 @@ class RetrievalSettings(BaseSettings):
     bm25_k1: float = Field(default=1.2, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
     bm25_avg_len: float = Field(default=120.0, gt=0, description="Average chunk length in BM25 tokens.")
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant: score = w / (k + rank).")
+    rrf_k: int = Field(
+        default=60, ge=1, description="Reciprocal rank fusion constant: score = w / (k + rank), ranks counted from 0."
+    )
     dense_weight: float = Field(default=1.0, ge=0, description="RRF weight of the dense (embedding) branch.")
     sparse_weight: float = Field(default=1.0, ge=0, description="RRF weight of the BM25 branch.")
     prefetch_limit: int = Field(default=40, ge=1, le=1000, description="Candidates each branch hands to fusion.")

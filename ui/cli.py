@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assistant.records import Answer, Question
 from ingest.records import ArticleMeta
 from retrieval.index import stats_of
 from ui.settings import AppSettings
@@ -163,3 +164,66 @@ def index_stats(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The customer's or agent's question.")],
+    tenant: Annotated[str, typer.Option(help="Tenant whose help center answers (required).")],
+    product: Annotated[list[str] | None, typer.Option(help="Restrict to these products (repeatable).")] = None,
+    locale: Annotated[str | None, typer.Option(help="Answer from this locale's articles (e.g. en, de).")] = None,
+    channel: Annotated[str, typer.Option(help="agent (a ready-to-edit draft) or widget (a short answer).")] = "agent",
+    generator: Annotated[
+        str | None, typer.Option(help="extractive (no LLM) or llm; default: DESKPILOT_GENERATOR.")
+    ] = None,
+    updated_after: Annotated[str | None, typer.Option(help="Only articles updated after this ISO date.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (the API's shape).")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer a question from the indexed help center, with citations and a confidence, or abstain."""
+    if channel not in ("agent", "widget", "api"):
+        typer.echo(f"error: --channel must be agent, widget or api, not {channel!r}", err=True)
+        raise typer.Exit(2)
+    if generator not in (None, "extractive", "llm"):
+        typer.echo(f"error: --generator must be extractive or llm, not {generator!r}", err=True)
+        raise typer.Exit(2)
+    settings = AppSettings.load(data_dir)
+    with Retrieval(settings) as retrieval:
+        if retrieval.index.count() == 0:
+            typer.echo("error: the index is empty; run `deskpilot ingest PATH` first", err=True)
+            raise typer.Exit(1)
+        answer = retrieval.assistant().answer(
+            Question(
+                text=question,
+                tenant=tenant,
+                channel=channel,  # type: ignore[arg-type]
+                products=tuple(product or ()),
+                locale=locale,
+                updated_after=updated_after,
+                generator=generator,
+            )
+        )
+    if as_json:
+        typer.echo(json.dumps(answer.as_json(), ensure_ascii=False))
+        return
+    _print_answer(Console(), answer)
+
+
+def _print_answer(console: Console, answer: Answer) -> None:
+    c = answer.confidence
+    colour = {"high": "green", "medium": "yellow", "low": "red"}[c.level]
+    title = "abstained: escalate to a person" if answer.abstained else f"answer ({answer.generator})"
+    console.rule(title)
+    console.print(answer.text, markup=False)
+    console.print(f"\n[{colour}]confidence {c.level} ({c.score:.2f})[/{colour}] {c.reason}")
+    if answer.fallback_reason:
+        console.print(f"[yellow]fell back to the extractive answer:[/yellow] {answer.fallback_reason}", markup=True)
+    if answer.citations:
+        table = Table(title="sources")
+        for column in ("n", "title", "section", "snippet", "url"):
+            table.add_column(column, overflow="fold")
+        for cit in answer.citations:
+            table.add_row(str(cit.n), cit.title, cit.section, cit.snippet, cit.url or "")
+        console.print(table)
+    timings = "  ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
+    console.print(f"[dim]{timings}[/dim]")

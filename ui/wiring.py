@@ -83,13 +83,13 @@ class Retrieval:
         return self._redactor.redact(text).text
 
     def assistant(self, llm: LlmChain | None = None) -> AnswerService:
-        """The answer service over this index."""
+        """The answer service over this index, with the configured LLM chain unless ``llm`` is given."""
         return AnswerService(
             self.searcher(),
             self.settings.assistant,
             index_version=self.manifest.version,
             redact=self.redact,
-            llm=llm,
+            llm=llm if llm is not None else configured_llm(self.settings),
         )
 
     def close(self) -> None:
@@ -103,6 +103,16 @@ class Retrieval:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def configured_llm(settings: AppSettings) -> LlmChain | None:
+    """The resilient LLM chain when an endpoint or a GGUF file is configured, else None (extractive only)."""
+    a = settings.assistant
+    if not (a.llm_base_url or (a.llm_kind == "gguf" and a.llm_gguf_path)):
+        return None
+    from assistant.llm import build_llm_chain
+
+    return build_llm_chain(a)
 
 
 def ingest_paths(

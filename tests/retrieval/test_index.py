@@ -95,3 +95,55 @@ def test_bm25_tokens_are_stemmed_lowercase_and_stable() -> None:
     weights = dict(zip(vector.indices, vector.values, strict=True))
     assert weights[token_id("refund")] > weights[token_id("invoic")] > 0
     assert Bm25Encoder().encode_query("Refunds invoice").values == (1.0, 1.0)
+
+
+def test_hybrid_fuses_in_the_engine_and_reports_each_branch(index: VectorIndex) -> None:
+    """Both backends: weighted RRF in the engine, filters inside it, and each branch's own ranking."""
+    from retrieval.index import HybridRequest
+    from retrieval.records import SearchFilter
+
+    encoder = Bm25Encoder()
+    texts = ["refunds for annual plans", "password reset link", "refunds and invoices", "shipping labels"]
+    points = [
+        IndexPoint(
+            id=point_id(f"d{i}", 0, "h"),
+            dense=vec,
+            sparse=encoder.encode_document(text),
+            payload={
+                "doc_id": f"d{i}",
+                "tenant": "t1" if i < 3 else "t2",
+                "locale": "en",
+                "product": "p",
+                "text": text,
+                "updated_at": f"2026-0{i + 1}-01",
+            },
+        )
+        for i, (text, vec) in enumerate(
+            zip(texts, [(1.0, 0, 0, 0), (0.9, 0.1, 0, 0), (0, 1.0, 0, 0), (1.0, 0, 0, 0)], strict=True)
+        )
+    ]
+    index.upsert(points)
+    request = HybridRequest(
+        dense=(1.0, 0.0, 0.0, 0.0),
+        sparse=encoder.encode_query("refunds"),
+        filter=SearchFilter(tenant="t1"),
+        prefetch_limit=10,
+        limit=10,
+        rrf_k=60,
+        dense_weight=1.0,
+        sparse_weight=1.0,
+    )
+    got = index.hybrid(request)
+    ids = {p.id: p.payload["doc_id"] for p in points}
+    assert {ids[p.id] for p in got.fused} == {"d0", "d1", "d2"}, "tenant t2 never appears"
+    assert [ids[b.id] for b in got.sparse] == ["d0", "d2"] or [ids[b.id] for b in got.sparse] == ["d2", "d0"]
+    assert [ids[b.id] for b in got.dense][:2] == ["d0", "d1"]
+    # The engine's fused score is the weighted RRF of the branch ranks it reported.
+    ranks = {b.id: b.rank for b in got.dense}, {b.id: b.rank for b in got.sparse}
+    for p in got.fused:
+        expected = sum(1.0 / (60 + r[p.id] - 1) for r in ranks if p.id in r)  # Qdrant counts ranks from 0
+        assert p.score == pytest.approx(expected, rel=1e-4)
+    newer = index.hybrid(
+        HybridRequest(**{**request.__dict__, "filter": SearchFilter(tenant="t1", updated_after="2026-01-15")})
+    )
+    assert {ids[p.id] for p in newer.fused} == {"d1", "d2"}, "updated_after is applied in the engine"
