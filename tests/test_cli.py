@@ -70,3 +70,29 @@ def test_only_bad_input_exits_non_zero(tmp_path: Path) -> None:
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     done = _deskpilot("ingest", str(tmp_path / "nope"), data_dir=tmp_path / "state")
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_ask_json_has_the_api_shape_and_abstains_off_topic(sample_copy: Path) -> None:
+    """`deskpilot ask --json` prints one object: a cited answer for a sample question, an abstention for an
+    off-topic one."""
+    done = _deskpilot(
+        "ask",
+        "How long does the password reset link stay valid?",
+        "--tenant",
+        "ledgerly",
+        "--json",
+        data_dir=sample_copy,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout)
+    assert set(answer) == {"answer", "abstained", "confidence", "citations", "timings_ms"}
+    assert not answer["abstained"] and "60 minutes" in answer["answer"]
+    assert answer["citations"] and all(c["title"] and c["snippet"] for c in answer["citations"])
+    assert f"[{answer['citations'][0]['n']}]" in answer["answer"]
+    assert answer["confidence"]["level"] in ("high", "medium", "low") and "total" in answer["timings_ms"]
+    off = _deskpilot(
+        "ask", "Can you recommend a 3PL warehouse in Texas?", "--tenant", "parcelpoint", "--json", data_dir=sample_copy
+    )
+    assert off.returncode == 0, off.stderr[-3000:]
+    refused = json.loads(off.stdout)
+    assert refused["abstained"] and refused["citations"] == [] and refused["confidence"]["reason"]

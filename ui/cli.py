@@ -162,10 +162,6 @@ def index_stats(
     console.print(table)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
-
-
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The customer's or agent's question.")],
@@ -227,3 +223,7 @@ def _print_answer(console: Console, answer: Answer) -> None:
         console.print(table)
     timings = "  ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
     console.print(f"[dim]{timings}[/dim]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
