@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from assistant.cache import AnswerCache
@@ -14,13 +14,21 @@ from assistant.confidence import evidence, judge
 from assistant.extractive import ExtractiveGenerator
 from assistant.generator import GenerationError
 from assistant.guardrails import filter_output_pii, screen
-from assistant.records import Answer, Channel, Confidence, Draft, Question, Source
+from assistant.records import Answer, Channel, Confidence, Draft, Question, Sentence, Source
 from assistant.settings import AssistantSettings
 from assistant.templates import agent_draft, phrasing
+from assistant.text import citations_in, split_sentences
 from retrieval.records import Hit, SearchFilter
 from retrieval.search import HybridSearcher
 
 log = logging.getLogger(__name__)
+
+
+class LlmStream(Protocol):
+    """Text deltas of an LLM answer; once exhausted, ``draft()`` is the parsed whole."""
+
+    def __iter__(self) -> Iterator[str]: ...
+    def draft(self) -> Draft: ...
 
 
 class LlmChain(Protocol):
@@ -29,6 +37,43 @@ class LlmChain(Protocol):
     def generate(
         self, question: str, sources: Sequence[Source], channel: Channel, locale: str
     ) -> tuple[Draft, list[str]]: ...
+
+    def open_stream(self, question: str, sources: Sequence[Source], channel: Channel, locale: str) -> LlmStream: ...
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of a streamed answer: a validated sentence (``[n]`` markers included) or the final answer."""
+
+    sentence: str = ""
+    answer: Answer | None = None
+
+
+@dataclass
+class _Context:
+    """What the stages of one answer share."""
+
+    question: Question
+    asked: str
+    query: str
+    flags: list[str]
+    timings: dict[str, float]
+    started: float
+    version: str
+    key: tuple[object, ...]
+    locale: str
+    wanted: str
+    hits: list[Hit] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+
+
+def _complete_sentences(pending: str) -> tuple[list[str], str]:
+    """The sentences of ``pending`` known to be complete (another one has begun), and the rest."""
+    parts = split_sentences(pending)
+    if len(parts) < 2:
+        return [], pending
+    # Keep the raw tail (with its trailing space) so the next delta continues it unchanged.
+    return parts[:-1], pending[pending.rfind(parts[-1]) :]
 
 
 class AnswerService:
@@ -50,6 +95,52 @@ class AnswerService:
 
     def answer(self, question: Question) -> Answer:
         """The answer to one question; never raises for a generator failure (it falls back instead)."""
+        begun = self._begin(question)
+        if isinstance(begun, Answer):
+            return begun
+        draft, fallback_reason = self._generate(begun)
+        return self._conclude(begun, draft, fallback_reason)
+
+    def stream(self, question: Question) -> Iterator[StreamEvent]:
+        """The answer as it is written: each validated sentence as soon as it is complete, then the final
+        Answer. Only sentences that pass citation validation are streamed; the final Answer (which may
+        abstain after all) replaces everything streamed before it."""
+        begun = self._begin(question)
+        if isinstance(begun, Answer):
+            yield StreamEvent(answer=begun)
+            return
+        ctx = begun
+        reason = self._llm_unavailable(ctx)
+        draft: Draft | None = None
+        if not reason and self.llm is not None:
+            clock = time.perf_counter()
+            try:
+                stream = self.llm.open_stream(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
+                pending = ""
+                for delta in stream:
+                    pending += delta
+                    complete, pending = _complete_sentences(pending)
+                    yield from self._validated_events(ctx, complete)
+                yield from self._validated_events(ctx, [pending] if pending.strip() else [])
+                draft = stream.draft()
+            except GenerationError as exc:
+                reason = str(exc)
+            ctx.timings["generate"] = _ms(clock)
+        if draft is None:
+            draft = self._extractive(ctx)
+            yield from (StreamEvent(sentence=render([s])) for s in draft.sentences)
+        yield StreamEvent(answer=self._conclude(ctx, draft, "" if reason == "extractive" else reason))
+
+    def _validated_events(self, ctx: _Context, texts: Sequence[str]) -> Iterator[StreamEvent]:
+        for text in texts:
+            validated = self.validator.validate(
+                Draft((Sentence(text, citations_in(text)),), "llm"), ctx.sources, ctx.locale
+            )
+            if validated.kept:
+                yield StreamEvent(sentence=render(validated.kept))
+
+    def _begin(self, question: Question) -> _Context | Answer:
+        """Redact, screen, look up the cache, search and number the sources; or an early answer."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         clock = time.perf_counter()
@@ -81,19 +172,9 @@ class AnswerService:
             merged = tuple(dict.fromkeys([*flags, *cached.flags]))
             return _with(cached, timings_ms={"total": _ms(started)}, cached=True, flags=merged)
 
-        locale = question.locale or "en"
+        ctx = _Context(question, asked, query, flags, timings, started, version, key, question.locale or "en", wanted)
         if not query.strip():
-            answer = self._abstain(
-                asked,
-                question,
-                locale,
-                _refusal_reason(screening.findings),
-                flags=flags,
-                timings=timings,
-                version=version,
-                generator=wanted,
-            )
-            return _finish(answer, started)
+            return _finish(self._abstain(ctx, _refusal_reason(screening.findings), generator=wanted), started)
 
         search_filter = SearchFilter(
             tenant=question.tenant,
@@ -103,52 +184,49 @@ class AnswerService:
         )
         result = self.searcher.search_prepared(query, search_filter)
         timings.update(result.timings_ms)
+        ctx.hits = result.hits
         if not question.locale and result.hits:
-            locale = result.hits[0].locale or "en"
+            ctx.locale = result.hits[0].locale or "en"
 
         clock = time.perf_counter()
-        sources, dropped = self._number_sources(result.hits)
+        ctx.sources, dropped = self._number_sources(result.hits)
         flags += [f"source_dropped:{hit.doc_id}:{'+'.join(kinds)}" for hit, kinds in dropped]
         timings["guard_sources"] = _ms(clock)
+        return ctx
 
-        draft, fallback_reason = self._generate(wanted, query, sources, question.channel, locale, timings)
+    def _conclude(self, ctx: _Context, draft: Draft, fallback_reason: str) -> Answer:
+        """Validate the draft (falling back to extractive when nothing survives), judge it, phrase it, cache it."""
         clock = time.perf_counter()
-        validated = self.validator.validate(draft, sources, locale)
+        validated = self.validator.validate(draft, ctx.sources, ctx.locale)
         if draft.generator != "extractive" and not validated.kept:
             fallback_reason = fallback_reason or "the LLM answer had no supported, correctly cited sentence"
-            draft = self.extractive.generate(query, sources, question.channel, locale)
-            validated = self.validator.validate(draft, sources, locale)
+            draft = self._extractive(ctx)
+            validated = self.validator.validate(draft, ctx.sources, ctx.locale)
         if validated.unsupported:
-            flags.append(f"unsupported_removed:{validated.unsupported}")
+            ctx.flags.append(f"unsupported_removed:{validated.unsupported}")
         if validated.invalid_citations:
-            flags.append(f"invalid_citations:{validated.invalid_citations}")
-        timings["validate"] = _ms(clock)
+            ctx.flags.append(f"invalid_citations:{validated.invalid_citations}")
+        ctx.timings["validate"] = _ms(clock)
 
-        by_number = {s.n: s.hit for s in sources}
+        by_number = {s.n: s.hit for s in ctx.sources}
         cited = [by_number[c.n] for c in validated.citations]
-        ev = evidence(query, result.hits, validated.kept, cited, locale)
+        ev = evidence(ctx.query, ctx.hits, validated.kept, cited, ctx.locale)
         confidence, abstain = judge(ev, self.settings)
         if fallback_reason:
             log.warning("answer fell back to extractive: %s", fallback_reason)
         if abstain:
             answer = self._abstain(
-                asked,
-                question,
-                locale,
+                ctx,
                 confidence.reason,
-                flags=flags,
-                timings=timings,
-                version=version,
                 generator=draft.generator,
                 confidence=confidence,
-                sources=sources,
                 fallback_reason=fallback_reason,
             )
         else:
-            answer = self._compose(asked, question, locale, draft, validated, confidence, sources, flags, timings)
-            answer = _with(answer, index_version=version, fallback_reason=fallback_reason)
-        answer = _finish(answer, started)
-        self.cache.put(key, answer)
+            answer = self._compose(ctx, draft, validated, confidence)
+            answer = _with(answer, fallback_reason=fallback_reason)
+        answer = _finish(answer, ctx.started)
+        self.cache.put(ctx.key, answer)
         return answer
 
     def _number_sources(self, hits: Sequence[Hit]) -> tuple[list[Source], list[tuple[Hit, tuple[str, ...]]]]:
@@ -163,104 +241,89 @@ class AnswerService:
                 sources.append(Source(n=len(sources) + 1, hit=hit))
         return sources, dropped
 
-    def _generate(
-        self,
-        wanted: str,
-        query: str,
-        sources: Sequence[Source],
-        channel: Channel,
-        locale: str,
-        timings: dict[str, float],
-    ) -> tuple[Draft, str]:
-        clock = time.perf_counter()
-        reason = ""
-        if wanted == "llm":
-            if not self.settings.llm_enabled:
-                reason = "LLM generation is switched off (DESKPILOT_LLM_ENABLED=false)"
-            elif self.llm is None:
-                reason = "no LLM is configured (set DESKPILOT_LLM_BASE_URL or DESKPILOT_LLM_GGUF_PATH)"
-            elif not sources:
-                reason = "no usable source to give the LLM"
-            else:
-                try:
-                    draft, failures = self.llm.generate(query, sources, channel, locale)
-                    timings["generate"] = _ms(clock)
-                    if failures:
-                        log.warning("LLM chain recovered after: %s", "; ".join(failures))
-                    return draft, ""
-                except GenerationError as exc:
-                    reason = str(exc)
-        draft = self.extractive.generate(query, sources, channel, locale)
-        timings["generate"] = _ms(clock)
-        return draft, reason
+    def _llm_unavailable(self, ctx: _Context) -> str:
+        """Why the LLM cannot be used for this answer ("" when it can, or when it was not asked for)."""
+        if ctx.wanted != "llm":
+            return "extractive"
+        if not self.settings.llm_enabled:
+            return "LLM generation is switched off (DESKPILOT_LLM_ENABLED=false)"
+        if self.llm is None:
+            return "no LLM is configured (set DESKPILOT_LLM_BASE_URL or DESKPILOT_LLM_GGUF_PATH)"
+        if not ctx.sources:
+            return "no usable source to give the LLM"
+        return ""
 
-    def _compose(
-        self,
-        asked: str,
-        question: Question,
-        locale: str,
-        draft: Draft,
-        validated: Validated,
-        confidence: Confidence,
-        sources: Sequence[Source],
-        flags: list[str],
-        timings: dict[str, float],
-    ) -> Answer:
+    def _generate(self, ctx: _Context) -> tuple[Draft, str]:
+        clock = time.perf_counter()
+        reason = self._llm_unavailable(ctx)
+        if not reason and self.llm is not None:
+            try:
+                draft, failures = self.llm.generate(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
+                ctx.timings["generate"] = _ms(clock)
+                if failures:
+                    log.warning("LLM chain recovered after: %s", "; ".join(failures))
+                return draft, ""
+            except GenerationError as exc:
+                reason = str(exc)
+        draft = self._extractive(ctx)
+        ctx.timings["generate"] = _ms(clock)
+        return draft, "" if reason == "extractive" else reason
+
+    def _extractive(self, ctx: _Context) -> Draft:
+        return self.extractive.generate(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
+
+    def _compose(self, ctx: _Context, draft: Draft, validated: Validated, confidence: Confidence) -> Answer:
         body = render(validated.kept)
-        text = agent_draft(body, locale, self.settings.agent_name) if question.channel == "agent" else body
+        agent = ctx.question.channel == "agent"
+        text = agent_draft(body, ctx.locale, self.settings.agent_name) if agent else body
         clock = time.perf_counter()
         text, replaced = filter_output_pii(text, self.redact)
-        timings["guard_output"] = _ms(clock)
+        ctx.timings["guard_output"] = _ms(clock)
         if replaced:
-            flags.append("output_pii_redacted")
+            ctx.flags.append("output_pii_redacted")
         return Answer(
             text=text,
             abstained=False,
             confidence=confidence,
             citations=validated.citations,
             sentences=validated.kept,
-            sources=tuple(sources),
-            question=asked,
+            sources=tuple(ctx.sources),
+            question=ctx.asked,
             generator=draft.generator,
             model=draft.model,
             prompt_version=draft.prompt_version,
-            flags=tuple(flags),
-            timings_ms=timings,
+            index_version=ctx.version,
+            flags=tuple(ctx.flags),
+            timings_ms=ctx.timings,
             prompt_tokens=draft.prompt_tokens,
             completion_tokens=draft.completion_tokens,
         )
 
     def _abstain(
         self,
-        asked: str,
-        question: Question,
-        locale: str,
+        ctx: _Context,
         reason: str,
         *,
-        flags: list[str],
-        timings: dict[str, float],
-        version: str,
         generator: str,
         confidence: Confidence | None = None,
-        sources: Sequence[Source] = (),
         fallback_reason: str = "",
     ) -> Answer:
-        p = phrasing(locale)
-        text = p.abstain_agent.format(reason=reason) if question.channel == "agent" else p.abstain_widget
+        p = phrasing(ctx.locale)
+        text = p.abstain_agent.format(reason=reason) if ctx.question.channel == "agent" else p.abstain_widget
         return Answer(
             text=text,
             abstained=True,
             confidence=confidence or Confidence("low", 0.0, f"low: {reason}"),
             citations=(),
             sentences=(),
-            sources=tuple(sources),
-            question=asked,
+            sources=tuple(ctx.sources),
+            question=ctx.asked,
             generator=generator,
-            index_version=version,
+            index_version=ctx.version,
             escalation_reason=reason,
             fallback_reason=fallback_reason,
-            flags=tuple(flags),
-            timings_ms=timings,
+            flags=tuple(ctx.flags),
+            timings_ms=ctx.timings,
         )
 
 

@@ -145,3 +145,12 @@ def test_kill_switch_and_missing_llm_fall_back_to_extractive(samples: Retrieval)
     none = samples.assistant(llm=None)
     answer = none.answer(Question("How long does the password reset link stay valid?", "ledgerly", generator="llm"))
     assert answer.generator == "extractive" and "no LLM" in answer.fallback_reason
+
+
+def test_stream_yields_validated_sentences_then_the_final_answer(service: AnswerService) -> None:
+    """Extractive streaming: each sentence as an event (with its citation), then the Answer they make up."""
+    events = list(service.stream(Question("How do I turn on two-factor authentication?", "ledgerly", "widget")))
+    *sentences, last = events
+    assert last.answer is not None and not last.answer.abstained
+    assert sentences and all(e.sentence and e.answer is None for e in sentences)
+    assert " ".join(e.sentence for e in sentences) == last.answer.text

@@ -492,3 +492,20 @@ def test_service_answers_extractively_within_the_deadline_when_the_server_dies(g
     assert answer.generator == "extractive" and server.base_url in answer.fallback_reason
     assert answer.sentences and not answer.abstained
     assert elapsed < deadline + 5.0  # the deadline bounds the LLM; retrieval and validation come on top
+
+
+def test_service_streams_only_validated_sentences_from_the_llm(llama: LlamaServer, samples: Retrieval) -> None:
+    """Streaming through the service with the real llama.cpp server: whatever the small model streams,
+    only sentences that pass citation validation are emitted, each citing a real source; the last event
+    is the final Answer."""
+    settings = make_settings(llm_base_url=llama.base_url, llm_max_tokens=80)
+    service = AnswerService(
+        samples.searcher(), settings, samples.manifest.version, samples.redact, llm=build_llm_chain(settings)
+    )
+    events = list(service.stream(Question("How do I turn on two-factor authentication?", "ledgerly", generator="llm")))
+    *sentences, last = events
+    assert last.answer is not None and all(e.answer is None for e in sentences)
+    numbers = {s.n for s in last.answer.sources}
+    for event in sentences:
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", event.sentence)}
+        assert cited and cited <= numbers, event.sentence
