@@ -101,6 +101,11 @@ class AnswerService:
         draft, fallback_reason = self._generate(begun)
         return self._conclude(begun, draft, fallback_reason)
 
+    def warm_up(self, tenant: str) -> None:
+        """Load the redactor and the models now (one search, nothing cached), not on the first real question."""
+        self.redact("warm-up")
+        self.searcher.search("how do I reset my password", SearchFilter(tenant=tenant))
+
     def stream(self, question: Question) -> Iterator[StreamEvent]:
         """The answer as it is written: each validated sentence as soon as it is complete, then the final
         Answer. Only sentences that pass citation validation are streamed; the final Answer (which may

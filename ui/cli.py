@@ -23,6 +23,16 @@ from ui.wiring import IngestRun, Retrieval, ingest_paths
 app = typer.Typer(help="deskpilot: a RAG customer-support assistant.", no_args_is_help=True)
 index_app = typer.Typer(help="Inspect the search index.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+keys_app = typer.Typer(help="API keys: each bound to one role and one tenant, stored hashed.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+db_app = typer.Typer(help="The feedback database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+retention_app = typer.Typer(help="Per-tenant data retention.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+spool_app = typer.Typer(help="Writes spooled locally while the database was down.", no_args_is_help=True)
+app.add_typer(spool_app, name="spool")
 
 DataDir = Annotated[
     Path | None,
@@ -223,6 +233,156 @@ def _print_answer(console: Console, answer: Answer) -> None:
         console.print(table)
     timings = "  ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items())
     console.print(f"[dim]{timings}[/dim]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default: DESKPILOT_API_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: DESKPILOT_API_PORT, 8000).")] = None,
+    demo: Annotated[bool, typer.Option(help="Serve /demo/<tenant> help-center pages with a fresh widget key.")] = True,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the HTTP API (answers, feedback, edits, escalations, interactions, metrics) and the widget."""
+    import uvicorn
+
+    from ui.serve import serving
+
+    settings = AppSettings.load(data_dir)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with serving(settings, demo=demo) as served:
+        h, p = host or settings.api.api_host, port or settings.api.api_port
+        for tenant in served.demo_keys:
+            typer.echo(f"demo help-center page: http://{h}:{p}/demo/{tenant}", err=True)
+        uvicorn.run(served.app, host=h, port=p, log_level="info", access_log=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="The tenant the key may act for.")],
+    role: Annotated[str, typer.Option(help="widget, agent, analyst or admin.")],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'help-center widget'.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Create a key; the key is printed once and only its hash is stored."""
+    from feedback.store import FeedbackStore
+    from ui.api.roles import Role
+
+    if role not in {r.value for r in Role}:
+        typer.echo(f"error: --role must be one of {', '.join(r.value for r in Role)}, not {role!r}", err=True)
+        raise typer.Exit(2)
+    with FeedbackStore.open(AppSettings.load(data_dir).feedback) as store:
+        key_id, plaintext = store.create_api_key(tenant, role, name, actor="cli")
+    typer.echo(f"key id {key_id} ({role}, tenant {tenant}); the key, shown only now:", err=True)
+    typer.echo(plaintext)
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List keys (never the keys themselves)."""
+    from feedback.store import FeedbackStore
+
+    with FeedbackStore.open(AppSettings.load(data_dir).feedback) as store:
+        keys = store.list_api_keys(tenant)
+    table = Table(title="API keys")
+    for column in ("id", "tenant", "role", "name", "created", "last used", "revoked"):
+        table.add_column(column)
+    for k in keys:
+        table.add_row(
+            k.id,
+            k.tenant,
+            k.role,
+            k.name,
+            k.created_at.isoformat(timespec="seconds"),
+            k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else "",
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")], data_dir: DataDir = None
+) -> None:
+    """Revoke a key; running APIs stop accepting it within a minute."""
+    from feedback.store import FeedbackStore, UnknownApiKey
+
+    with FeedbackStore.open(AppSettings.load(data_dir).feedback) as store:
+        try:
+            changed = store.revoke_api_key(key_id, actor="cli")
+        except UnknownApiKey:
+            typer.echo(f"error: no API key {key_id}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"revoked {key_id}" if changed else f"{key_id} was already revoked")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Apply the feedback database's migrations (SQLite or PostgreSQL by DESKPILOT_FEEDBACK_DATABASE_URL)."""
+    from feedback.migrate import upgrade
+
+    status = upgrade(AppSettings.load(data_dir).feedback.resolved_database_url())
+    typer.echo(f"feedback database at {status.after} (head {status.head}){'' if status.changed else ', unchanged'}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    anchor_seq: Annotated[int | None, typer.Option(help="seq of a head noted earlier (catches a cut tail).")] = None,
+    anchor_hash: Annotated[str | None, typer.Option(help="row hash of that head.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Check every audit row's hash and link; exit 1 when any row was altered, removed or inserted."""
+    from feedback.audit import verify_database
+
+    anchor = (anchor_seq, anchor_hash) if anchor_seq is not None and anchor_hash else None
+    report = verify_database(AppSettings.load(data_dir).feedback, anchor=anchor)
+    for problem in report.problems:
+        typer.echo(f"seq {problem.seq}: {problem.kind}: {problem.message}")
+    typer.echo(
+        f"{report.rows} rows, head seq {report.head_seq} hash {report.head_hash}: {'OK' if report.ok else 'TAMPERED'}"
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@retention_app.command("apply")
+def retention_apply(
+    dry_run: Annotated[bool, typer.Option(help="Count what would go, change nothing.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete or anonymize what is older than each tenant's retention (DESKPILOT_RETENTION_DAYS)."""
+    from feedback.retention import apply_configured
+
+    report = apply_configured(AppSettings.load(data_dir).feedback, dry_run=dry_run)
+    table = Table(title="retention" + (" (dry run)" if dry_run else ""))
+    for column in ("tenant", "days", "cutoff", "mode", "interactions", "votes", "edits", "escalations"):
+        table.add_column(column)
+    for t in report.tenants:
+        table.add_row(
+            t.tenant,
+            str(t.days),
+            t.cutoff.date().isoformat(),
+            t.mode,
+            str(t.interactions),
+            str(t.feedback),
+            str(t.edits),
+            str(t.escalations),
+        )
+    Console().print(table)
+
+
+@spool_app.command("replay")
+def spool_replay(data_dir: DataDir = None) -> None:
+    """Store everything spooled while the database was down."""
+    from feedback.spool import replay_configured
+
+    report = replay_configured(AppSettings.load(data_dir).feedback)
+    typer.echo(
+        f"stored {report.stored}, already stored {report.duplicates}, rejected {report.rejected}, "
+        f"remaining {report.remaining}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.settings import AssistantSettings
+from feedback.settings import FeedbackSettings
 from ingest.settings import IngestSettings
 from retrieval.settings import RetrievalSettings
+from ui.api.settings import ApiSettings
 
 
 @dataclass(frozen=True)
@@ -17,14 +19,24 @@ class AppSettings:
     ingest: IngestSettings
     retrieval: RetrievalSettings
     assistant: AssistantSettings
+    feedback: FeedbackSettings
+    api: ApiSettings
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> AppSettings:
         """Read every package's settings from the environment, optionally forcing the data dir."""
         if data_dir is None:
-            return cls(ingest=IngestSettings(), retrieval=RetrievalSettings(), assistant=AssistantSettings())
+            return cls(
+                ingest=IngestSettings(),
+                retrieval=RetrievalSettings(),
+                assistant=AssistantSettings(),
+                feedback=FeedbackSettings(),
+                api=ApiSettings(),
+            )
         return cls(
             ingest=IngestSettings(data_dir=data_dir),
             retrieval=RetrievalSettings(data_dir=data_dir),
             assistant=AssistantSettings(data_dir=data_dir),
+            feedback=FeedbackSettings(data_dir=data_dir),
+            api=ApiSettings(),
         )

@@ -1,0 +1,1 @@
+"""Revisions of the feedback schema, oldest first."""

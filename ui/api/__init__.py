@@ -1,0 +1,1 @@
+"""The HTTP API: answers, feedback, edits, escalations, interactions, health and metrics."""

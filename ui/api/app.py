@@ -1,0 +1,397 @@
+"""The FastAPI application: one place for auth, the role matrix, limits, CORS, request ids and metrics."""
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Protocol
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import iterate_in_threadpool
+
+from assistant.records import Answer, Question
+from assistant.service import AnswerService
+from ui.api.auth import AuthError, KeyLookup, OidcVerifier, Principal, authenticate
+from ui.api.ratelimit import RateLimiter
+from ui.api.roles import Action, Role, allowed
+from ui.api.schemas import (
+    Accepted,
+    AnswerRequest,
+    AnswerResponse,
+    EditRequest,
+    EscalationRequest,
+    FeedbackRequest,
+    InteractionPage,
+)
+from ui.api.settings import ApiSettings
+
+log = logging.getLogger("deskpilot.api")
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+
+
+class Recorder(Protocol):
+    """Where the API writes interactions, votes, edits and escalations (the feedback store)."""
+
+    def interaction(self, answer: Answer, principal: Principal, channel: str, request_id: str) -> tuple[str, str]:
+        """Record an answer; returns (interaction id, "stored" | "spooled")."""
+        ...
+
+    def feedback(self, body: FeedbackRequest, principal: Principal) -> tuple[str, str]: ...
+    def edit(self, body: EditRequest, principal: Principal) -> tuple[str, str]: ...
+    def escalation(self, body: EscalationRequest, principal: Principal) -> tuple[str, str]: ...
+    def interactions(
+        self,
+        tenant: str,
+        page: int,
+        page_size: int,
+        channel: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> InteractionPage: ...
+    def owns(self, tenant: str, interaction_id: str) -> bool | None:
+        """True/False when known; None when the database cannot tell right now (it is down)."""
+        ...
+
+    def ready(self) -> bool: ...
+
+
+class SpoolFailed(Exception):
+    """Neither the database nor the local spool could take a write: the client must retry (503)."""
+
+
+class NotFound(Exception):
+    """The interaction (or file) does not exist for this tenant (404)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+@dataclass
+class Metrics:
+    """Prometheus metrics of one app instance (its own registry, so tests can build several apps)."""
+
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    stage: Histogram
+    answers: Counter
+    escalations: Counter
+
+    @classmethod
+    def create(cls) -> "Metrics":
+        """A fresh registry with deskpilot's metrics."""
+        r = CollectorRegistry()
+        return cls(
+            registry=r,
+            requests=Counter("deskpilot_requests_total", "HTTP requests", ["route", "status"], registry=r),
+            latency=Histogram("deskpilot_request_seconds", "HTTP request latency", ["route"], registry=r),
+            stage=Histogram("deskpilot_answer_stage_seconds", "Answer latency per stage", ["stage"], registry=r),
+            answers=Counter(
+                "deskpilot_answers_total", "Answers", ["channel", "generator", "abstained", "cached"], registry=r
+            ),
+            escalations=Counter("deskpilot_escalations_total", "Escalations", ["queue"], registry=r),
+        )
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def create_app(
+    service: AnswerService,
+    recorder: Recorder,
+    key_lookup: KeyLookup,
+    settings: ApiSettings,
+    ready: Callable[[], bool] = lambda: True,
+    demo_keys: dict[str, str] | None = None,
+) -> FastAPI:
+    """The API over an answer service and a feedback recorder."""
+    app = FastAPI(title="deskpilot", version="1", docs_url="/docs", redoc_url=None)
+    metrics = Metrics.create()
+    oidc = OidcVerifier(settings) if settings.oidc_enabled() else None
+    per_key, per_client = RateLimiter(settings.rate_limit_per_key), RateLimiter(settings.rate_limit_per_client)
+    # The embedded index and the models are shared by every request; the engine is not built for
+    # concurrent writers and two answers at once only fight over the same two cores.
+    answer_lock = threading.Lock()
+    every_origin = {o for origins in settings.cors_origins.values() for o in origins}
+    log.addFilter(_RequestIdFilter())
+
+    def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(
+            {"detail": detail, "request_id": request_id_var.get()}, status_code=status, headers=headers or {}
+        )
+
+    @app.middleware("http")
+    async def envelope(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = request.headers.get("x-request-id", "")
+        rid = rid if 8 <= len(rid) <= 64 and rid.replace("-", "").isalnum() else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        route = request.url.path
+        try:
+            origin = request.headers.get("origin")
+            if request.method == "OPTIONS" and origin:
+                response: Response = _preflight(origin, every_origin)
+            else:
+                size = request.headers.get("content-length")
+                if size is not None and (not size.isdigit() or int(size) > settings.max_body_bytes):
+                    response = problem(413, f"request body over {settings.max_body_bytes} bytes")
+                else:
+                    response = await call_next(request)
+            if origin and origin in every_origin:
+                response.headers["Access-Control-Allow-Origin"] = origin
+                response.headers["Vary"] = "Origin"
+                response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
+        except Exception:  # a user never sees a stack trace; the log has it with the request id
+            log.exception("unhandled error on %s", route)
+            response = problem(500, "internal error; quote the request id when you report it")
+        response.headers["X-Request-ID"] = rid
+        metrics.requests.labels(route, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        request_id_var.reset(token)
+        return response
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return problem(exc.status, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return problem(422, f"{where or 'body'}: {first.get('msg', 'invalid request')}")
+
+    @app.exception_handler(SpoolFailed)
+    async def _spool(_: Request, exc: SpoolFailed) -> JSONResponse:
+        return problem(503, f"could not store this write ({exc}); nothing was saved, retry later", {"Retry-After": "5"})
+
+    def caller(action: Action) -> Callable[..., Awaitable[Principal]]:
+        async def dependency(
+            request: Request,
+            x_api_key: Annotated[str | None, Header()] = None,
+            authorization: Annotated[str | None, Header()] = None,
+        ) -> Principal:
+            principal = authenticate(x_api_key, authorization, key_lookup, oidc)
+            if not allowed(principal.role, action):
+                raise AuthError(403, f"role {principal.role} may not {action.value.replace('_', ' ')}")
+            origin = request.headers.get("origin")
+            same_origin = origin == f"{request.url.scheme}://{request.url.netloc}"
+            if origin and not same_origin and origin not in settings.cors_origins.get(principal.tenant, []):
+                raise AuthError(
+                    403,
+                    f"origin {origin} is not allowed for tenant {principal.tenant}; "
+                    "add it to DESKPILOT_CORS_ORIGINS for this tenant",
+                )
+            client = _client_address(request, settings.trust_proxy_headers)
+            for limiter, key in ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}")):
+                wait = limiter.take(key)
+                if wait > 0:
+                    raise _RateLimited(wait)
+            return principal
+
+        return dependency
+
+    @app.exception_handler(_RateLimited)
+    async def _rate(_: Request, exc: _RateLimited) -> JSONResponse:
+        return problem(429, "rate limit reached; retry later", {"Retry-After": str(max(1, round(exc.wait)))})
+
+    def question_of(body: AnswerRequest, principal: Principal) -> Question:
+        if len(body.question) > settings.max_question_chars:
+            raise _TooLong(settings.max_question_chars)
+        channel = "widget" if principal.role == Role.widget else (body.channel or "api")
+        return Question(
+            text=body.question,
+            tenant=principal.tenant,
+            channel=channel,
+            products=tuple(body.products),
+            locale=body.locale,
+            updated_after=body.updated_after,
+            generator="extractive" if principal.role == Role.widget and body.generator == "llm" else body.generator,
+        )
+
+    @app.exception_handler(_TooLong)
+    async def _too_long(_: Request, exc: _TooLong) -> JSONResponse:
+        return problem(422, f"question: at most {exc.limit} characters")
+
+    def answered(answer: Answer, principal: Principal, channel: str, rid: str) -> AnswerResponse:
+        for stage, ms in answer.timings_ms.items():
+            metrics.stage.labels(stage).observe(ms / 1000)
+        metrics.answers.labels(channel, answer.generator, str(answer.abstained), str(answer.cached)).inc()
+        interaction_id, _ = recorder.interaction(answer, principal, channel, rid)
+        payload = answer.as_json()
+        return AnswerResponse(
+            **payload,
+            interaction_id=interaction_id,
+            request_id=rid,
+            escalation_reason=answer.escalation_reason,
+        )
+
+    @app.post("/v1/answer", response_model=AnswerResponse, responses={401: {}, 403: {}, 413: {}, 422: {}, 429: {}})
+    def answer(body: AnswerRequest, principal: Annotated[Principal, Depends(caller(Action.answer))]) -> AnswerResponse:
+        """Answer a question from the caller's tenant's help center."""
+        question = question_of(body, principal)
+        with answer_lock:
+            result = service.answer(question)
+        return answered(result, principal, question.channel, request_id_var.get())
+
+    @app.post("/v1/answer/stream", responses={401: {}, 403: {}, 422: {}, 429: {}})
+    async def answer_stream(
+        body: AnswerRequest, principal: Annotated[Principal, Depends(caller(Action.answer))]
+    ) -> EventSourceResponse:
+        """Server-sent events: ``sentence`` events (validated sentences as they are written), then ``answer``."""
+        question = question_of(body, principal)
+        rid = request_id_var.get()
+
+        def events() -> Iterator[dict[str, str]]:
+            # Runs after the middleware has returned, one step per worker thread: the request id is passed in.
+            with answer_lock:
+                for event in service.stream(question):
+                    if event.answer is None:
+                        yield {"event": "sentence", "data": json.dumps({"text": event.sentence})}
+                    else:
+                        final = answered(event.answer, principal, question.channel, rid)
+                        yield {"event": "answer", "data": final.model_dump_json()}
+
+        async def stream() -> AsyncIterator[dict[str, str]]:
+            async for item in iterate_in_threadpool(events()):
+                yield item
+
+        return EventSourceResponse(stream(), headers={"X-Request-ID": rid})
+
+    def owned(principal: Principal, interaction_id: UUID | None) -> None:
+        if interaction_id is None:
+            return
+        known = recorder.owns(principal.tenant, str(interaction_id))
+        if known is False:  # None: the database is down; the spool keeps the write and replay checks it
+            raise NotFound(f"interaction {interaction_id} of this tenant")
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return problem(404, f"not found: {exc.what}")
+
+    def accepted(result: tuple[str, str]) -> Accepted:
+        return Accepted(id=result[0], status=result[1], request_id=request_id_var.get())  # type: ignore[arg-type]
+
+    @app.post("/v1/feedback", response_model=Accepted, status_code=202, responses={404: {}, 503: {}})
+    def feedback(body: FeedbackRequest, principal: Annotated[Principal, Depends(caller(Action.feedback))]) -> Accepted:
+        """Thumbs up/down with reason codes and a comment."""
+        owned(principal, body.interaction_id)
+        return accepted(recorder.feedback(body, principal))
+
+    @app.post("/v1/edits", response_model=Accepted, status_code=202, responses={404: {}, 503: {}})
+    def edits(body: EditRequest, principal: Annotated[Principal, Depends(caller(Action.edit))]) -> Accepted:
+        """The text an agent sent in place of the draft."""
+        owned(principal, body.interaction_id)
+        return accepted(recorder.edit(body, principal))
+
+    @app.post("/v1/escalations", response_model=Accepted, status_code=202, responses={404: {}, 503: {}})
+    def escalations(
+        body: EscalationRequest, principal: Annotated[Principal, Depends(caller(Action.escalate))]
+    ) -> Accepted:
+        """Hand the conversation to a person."""
+        owned(principal, body.interaction_id)
+        metrics.escalations.labels(body.queue).inc()
+        return accepted(recorder.escalation(body, principal))
+
+    @app.get("/v1/interactions", response_model=InteractionPage, responses={401: {}, 403: {}})
+    def interactions(
+        principal: Annotated[Principal, Depends(caller(Action.read_interactions))],
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        page_size: Annotated[int, Query(ge=1)] = 50,
+        channel: Annotated[str | None, Query(pattern="^(agent|widget|api)$")] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> InteractionPage:
+        """The caller's tenant's interactions, newest first."""
+        size = min(page_size, settings.page_size_max)
+        return recorder.interactions(principal.tenant, page, size, channel, since, until)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        checks = {"index": ready(), "store": recorder.ready()}
+        # Answers flow without the store (writes spool), so only the index decides readiness.
+        status = 200 if checks["index"] else 503
+        return JSONResponse({"ready": status == 200, **checks}, status_code=status)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/widget/{name}", include_in_schema=False)
+    def widget_file(name: str) -> FileResponse:
+        path = (WIDGET_DIR / name).resolve()
+        if path.parent != WIDGET_DIR.resolve() or not path.is_file():
+            raise NotFound(name)
+        return FileResponse(path)
+
+    @app.get("/demo/{tenant}", include_in_schema=False)
+    def demo_page(tenant: str) -> HTMLResponse:
+        key = (demo_keys or {}).get(tenant)
+        template = WIDGET_DIR / "demo.html"
+        if key is None or not template.is_file():
+            raise NotFound(f"demo page of tenant {tenant} (start `deskpilot serve` with --demo)")
+        html = template.read_text(encoding="utf-8")
+        for placeholder, value in (
+            ("{{API_KEY}}", key),
+            ("{{TENANT}}", tenant),
+            ("{{TENANT_NAME}}", tenant.capitalize()),
+        ):
+            html = html.replace(placeholder, value)
+        return HTMLResponse(html)
+
+    app.state.metrics = metrics
+    app.state.service = service
+    return app
+
+
+class _RateLimited(Exception):
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+
+
+class _TooLong(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+def _preflight(origin: str, allowed_origins: set[str]) -> Response:
+    if origin not in allowed_origins:
+        return PlainTextResponse("origin not allowed", status_code=403)
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, X-API-Key, Authorization, X-Request-ID",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
+
+
+def _client_address(request: Request, trust_proxy: bool) -> str:
+    if trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"

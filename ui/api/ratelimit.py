@@ -1,0 +1,35 @@
+"""Token-bucket rate limits, per API key and per client address, in process memory."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """Allows ``per_minute`` requests per key on average, with bursts up to the same number."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self._clock, self._max_keys = clock, max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                wait = 0.0
+            else:
+                self._buckets[key] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+            if len(self._buckets) > self._max_keys:  # forget the idlest half rather than grow without bound
+                for stale, _ in sorted(self._buckets.items(), key=lambda kv: kv[1][1])[: self._max_keys // 2]:
+                    del self._buckets[stale]
+            return wait

@@ -1,0 +1,196 @@
+"""The API's link to the feedback store: durable writes, tenant-checked reads, API keys that survive an outage."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from assistant.records import Answer
+from feedback.records import EditIn, EscalationIn, FeedbackIn, InteractionIn
+from feedback.spool import DurableWriter, SpoolUnavailable
+from feedback.store import FeedbackStore, UnknownInteraction
+from ui.api.app import NotFound, SpoolFailed
+from ui.api.auth import Principal
+from ui.api.roles import Role
+from ui.api.schemas import EditRequest, EscalationRequest, FeedbackRequest, InteractionOut, InteractionPage
+
+log = logging.getLogger("deskpilot.api")
+
+
+class StoreRecorder:
+    """Writes go to the database or, when it is down, to the local spool; reads never cross tenants."""
+
+    def __init__(self, store: FeedbackStore, writer: DurableWriter) -> None:
+        self.store, self.writer = store, writer
+
+    def interaction(self, answer: Answer, principal: Principal, channel: str, request_id: str) -> tuple[str, str]:
+        """Record an answer; a customer still gets the answer when even the spool fails (logged)."""
+        record = InteractionIn.from_answer(
+            answer,
+            tenant=principal.tenant,
+            channel=channel,  # type: ignore[arg-type]
+            actor=principal.subject,
+            trace_id=request_id,
+        )
+        try:
+            return str(record.id), self.writer.write(record).status
+        except SpoolUnavailable as exc:
+            log.error("interaction %s could not be recorded: %s", record.id, exc)
+            return str(record.id), "unrecorded"
+
+    def _write(self, record: FeedbackIn | EditIn | EscalationIn) -> tuple[str, str]:
+        try:
+            outcome = self.writer.write(record)
+        except SpoolUnavailable as exc:
+            raise SpoolFailed(str(exc)) from exc
+        except UnknownInteraction as exc:
+            raise NotFound(str(getattr(record, "interaction_id", ""))) from exc
+        return str(outcome.id), "spooled" if outcome.status == "spooled" else "stored"
+
+    def feedback(self, body: FeedbackRequest, principal: Principal) -> tuple[str, str]:
+        """A vote."""
+        return self._write(
+            FeedbackIn(
+                tenant=principal.tenant,
+                interaction_id=body.interaction_id,
+                thumbs=body.thumbs,
+                reason_codes=tuple(body.reasons),
+                comment=body.comment,
+                reviewer=principal.subject,
+            )
+        )
+
+    def edit(self, body: EditRequest, principal: Principal) -> tuple[str, str]:
+        """An agent's edit of a draft."""
+        return self._write(
+            EditIn(
+                tenant=principal.tenant,
+                interaction_id=body.interaction_id,
+                draft=body.draft,
+                sent=body.sent,
+                editor=principal.subject,
+            )
+        )
+
+    def escalation(self, body: EscalationRequest, principal: Principal) -> tuple[str, str]:
+        """A hand-off; the conversation goes into the reason so the person picking it up has it."""
+        transcript = "\n".join(f"{turn.role}: {turn.text}" for turn in body.conversation)
+        reason = body.reason if not transcript else f"{body.reason}\n\n{transcript}"
+        return self._write(
+            EscalationIn(
+                tenant=principal.tenant,
+                interaction_id=body.interaction_id,
+                reason=reason[:1000],
+                queue=body.queue,
+                actor=principal.subject,
+            )
+        )
+
+    def interactions(
+        self,
+        tenant: str,
+        page: int,
+        page_size: int,
+        channel: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> InteractionPage:
+        """One page of the tenant's interactions, newest first."""
+        found = self.store.list_interactions(
+            tenant, channel=channel, since=since, until=until, page=page, page_size=page_size
+        )
+        return InteractionPage(
+            items=[
+                InteractionOut(
+                    id=str(i.id),
+                    created_at=i.created_at.isoformat(),
+                    channel=i.channel,
+                    actor=i.actor,
+                    question=i.question,
+                    answer=i.answer,
+                    abstained=i.abstained,
+                    confidence_level=i.confidence_level,
+                    confidence_score=i.confidence,
+                    generator=i.generator,
+                    model=i.model,
+                    prompt_version=i.prompt_version,
+                    index_version=i.index_version,
+                    latency_ms=float(i.latency_ms.get("total", 0.0)),
+                )
+                for i in found.items
+            ],
+            page=found.page,
+            page_size=found.page_size,
+            total=found.total,
+        )
+
+    def owns(self, tenant: str, interaction_id: str) -> bool | None:
+        """Whether the interaction belongs to the tenant; None when the database cannot say (it is down)."""
+        try:
+            UUID(interaction_id)
+        except ValueError:
+            return False
+        try:
+            return self.store.get_interaction(interaction_id, tenant) is not None
+        except SQLAlchemyError:
+            return None
+
+    def ready(self) -> bool:
+        """Whether the database answers with the expected schema."""
+        try:
+            self.store.check_schema()
+        except Exception:
+            return False
+        return True
+
+
+class KeyCache:
+    """API keys verified against the store, remembered for ``ttl_s`` so that a database outage does not lock
+    customers out: while the database is down, a key verified before stays valid for ``outage_grace_s``."""
+
+    def __init__(
+        self,
+        store: FeedbackStore,
+        ttl_s: float = 60.0,
+        outage_grace_s: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store, self.ttl_s, self.outage_grace_s, self._clock = store, ttl_s, outage_grace_s, clock
+        self._known: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, plaintext: str) -> Principal | None:
+        """The key's principal, or None when the key is unknown or revoked."""
+        digest = hashlib.sha256(plaintext.encode()).hexdigest()
+        now = self._clock()
+        with self._lock:
+            cached = self._known.get(digest)
+        if cached is not None and now - cached[1] < self.ttl_s:
+            return cached[0]
+        try:
+            record = self.store.verify_api_key(plaintext)
+        except SQLAlchemyError as exc:
+            if cached is not None and now - cached[1] < self.outage_grace_s:
+                log.warning("key store unavailable; using a key verified %.0f s ago", now - cached[1])
+                return cached[0]
+            raise SpoolFailed("the key store is unavailable") from exc
+        if record is None or not record.active:
+            with self._lock:
+                self._known.pop(digest, None)
+            return None
+        try:
+            role = Role(record.role)
+        except ValueError:
+            log.error("API key %s has the unknown role %r; treating it as invalid", record.id, record.role)
+            return None
+        principal = Principal(tenant=record.tenant, role=role, subject=f"key:{record.id}", via="key")
+        with self._lock:
+            self._known[digest] = (principal, now)
+        return principal
