@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest test lint typecheck pytest bench clean
+.PHONY: install run ingest test lint typecheck services pytest bench clean
 
 install: $(STAMP)
 
@@ -37,7 +37,14 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+test: lint typecheck services pytest
+
+# What the tests need from the machine: Debian's Chromium for the browser tests (never a downloaded
+# browser) and the local PostgreSQL server for the feedback store's tests.
+services:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort | tail -1) main start
+	for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
 
 bench: install
 	$(BIN)/python evals/bench_ingest.py

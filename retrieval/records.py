@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -75,6 +76,13 @@ class SearchFilter:
     def __post_init__(self) -> None:
         if not self.tenant:
             raise ValueError("SearchFilter.tenant is required: every query is scoped to one tenant")
+        if self.updated_after is not None:
+            try:
+                datetime.fromisoformat(self.updated_after)
+            except ValueError as exc:
+                raise ValueError(
+                    f"SearchFilter.updated_after={self.updated_after!r} is not an ISO date such as 2026-01-31"
+                ) from exc
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -193,6 +194,14 @@ def ask(
     if generator not in (None, "extractive", "llm"):
         typer.echo(f"error: --generator must be extractive or llm, not {generator!r}", err=True)
         raise typer.Exit(2)
+    if updated_after is not None:
+        try:
+            datetime.fromisoformat(updated_after)
+        except ValueError:
+            typer.echo(
+                f"error: --updated-after must be an ISO date such as 2026-01-31, not {updated_after!r}", err=True
+            )
+            raise typer.Exit(2) from None
     settings = AppSettings.load(data_dir)
     with Retrieval(settings) as retrieval:
         if retrieval.index.count() == 0:

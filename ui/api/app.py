@@ -221,7 +221,7 @@ def create_app(
             channel=channel,
             products=tuple(body.products),
             locale=body.locale,
-            updated_after=body.updated_after,
+            updated_after=body.updated_after.isoformat() if body.updated_after else None,
             generator="extractive" if principal.role == Role.widget and body.generator == "llm" else body.generator,
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 from uuid import UUID
 
@@ -38,7 +39,7 @@ class AnswerRequest(_Body):
         default=None, description="Defaults to the caller's kind; widget keys always answer on the widget channel."
     )
     generator: Literal["extractive", "llm"] | None = None
-    updated_after: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}")
+    updated_after: date | None = Field(default=None, description="Only articles updated after this day.")
 
 
 class CitationOut(BaseModel):

@@ -1,0 +1,294 @@
+"""The customer widget in real headless Chromium (Playwright driving Debian's /usr/bin/chromium).
+
+The demo help-center page is served by the real API over the indexed sample help center; the widget
+on it asks, votes and escalates, and the rows must land in the feedback store. Screenshots are kept
+in ``artifacts/widget/``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "widget"
+QUESTION = "How long does the password reset link stay valid?"
+TENANT = "ledgerly"
+ANSWER_TIMEOUT_MS = 30_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+
+
+class LiveApi(Protocol):
+    """What ``tests/ui/conftest.py``'s ``live_api`` fixture yields."""
+
+    base_url: str
+    keys: dict[str, str]
+
+    def count(self, kind: str, tenant: str) -> int: ...
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module (never a downloaded browser)."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; uncaught JavaScript errors fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def open_demo(page: Page, live_api: LiveApi) -> None:
+    page.goto(f"{live_api.base_url}/demo/{TENANT}")
+    expect(launcher(page)).to_be_visible()
+
+
+def launcher(page: Page) -> Locator:
+    return page.get_by_role("button", name="Help", exact=True)
+
+
+def open_from_keyboard(page: Page) -> None:
+    """Shift+Tab from the top of the page reaches the launcher (the last stop in tab order); Enter opens it."""
+    page.keyboard.press("Shift+Tab")
+    expect(launcher(page)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_be_visible()
+
+
+def shoot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path))
+    return path
+
+
+def wait_for_count(live_api: LiveApi, kind: str, expected: int, timeout_s: float = 5.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = live_api.count(kind, TENANT)
+        if got >= expected or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
+    """Ask from the keyboard, see a cited answer, vote it down with a reason, escalate; rows are stored."""
+    before = {kind: live_api.count(kind, TENANT) for kind in ("interaction", "feedback", "escalation")}
+    open_demo(page, live_api)
+    open_from_keyboard(page)
+    box = page.get_by_role("textbox", name="Your question")
+    expect(box).to_be_focused()
+    page.keyboard.type(QUESTION)
+    with page.expect_response(lambda r: r.url.endswith("/v1/answer"), timeout=ANSWER_TIMEOUT_MS) as answered:
+        page.keyboard.press("Enter")
+    assert answered.value.status == 200, answered.value.text()
+    reply: dict[str, Any] = answered.value.json()
+
+    answer = page.locator("#dp-answer")
+    expect(answer).to_contain_text("60 minutes")
+    cites = answer.locator("a.cite")
+    assert cites.count() >= 1
+    hrefs = [cites.nth(i).get_attribute("href") or "" for i in range(cites.count())]
+    assert all(href.startswith("https://") for href in hrefs), hrefs
+    for i in range(cites.count()):
+        expect(cites.nth(i)).to_have_attribute("target", "_blank")
+        expect(cites.nth(i)).to_have_attribute("rel", "noopener noreferrer")
+    first = reply["citations"][0]
+    expect(page.get_by_role("link", name=first["title"], exact=True).first).to_have_attribute("href", first["url"])
+    expect(page.get_by_text(f"{reply['confidence']['level'].capitalize()} confidence")).to_be_visible()
+    shoot(page, "answer.png")
+
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="No", exact=True).click()
+    dialog.get_by_role("checkbox", name="Information is missing").check()
+    dialog.get_by_role("textbox", name="Anything else? (optional)").fill("I also wanted to know about 2FA.")
+    with page.expect_request(lambda r: r.url.endswith("/v1/feedback")) as voted:
+        dialog.get_by_role("button", name="Send feedback").click()
+    vote = voted.value.post_data_json
+    assert vote == {
+        "interaction_id": reply["interaction_id"],
+        "thumbs": "down",
+        "reasons": ["missing_info"],
+        "comment": "I also wanted to know about 2FA.",
+    }
+    result = dialog.get_by_role("region", name="Answer")
+    expect(result.get_by_text("Thanks for your feedback!", exact=True)).to_be_visible()
+
+    with page.expect_request(lambda r: r.url.endswith("/v1/escalations")) as escalated:
+        dialog.get_by_role("button", name="Contact support").click()
+    handoff: dict[str, Any] = escalated.value.post_data_json or {}
+    assert handoff["interaction_id"] == reply["interaction_id"]
+    assert handoff["queue"] == "support"
+    assert handoff["conversation"] == [
+        {"role": "customer", "text": QUESTION},
+        {"role": "assistant", "text": reply["answer"]},
+    ]
+    expect(result.get_by_text("Our support team has your conversation")).to_be_visible()
+    expect(dialog.get_by_role("status")).to_contain_text("Our support team has your conversation")
+    shoot(page, "escalated.png")
+
+    for kind in before:
+        assert wait_for_count(live_api, kind, before[kind] + 1) == before[kind] + 1, kind
+
+
+def test_keyboard_and_aria(live_api: LiveApi, page: Page) -> None:
+    """A labelled dialog, a labelled question box, a polite live region; Escape returns focus to the launcher."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/v1/" in r.url else None)
+    open_demo(page, live_api)
+    button = launcher(page)
+    expect(button).to_have_attribute("aria-haspopup", "dialog")
+    expect(button).to_have_attribute("aria-expanded", "false")
+
+    open_from_keyboard(page)
+    expect(button).to_have_attribute("aria-expanded", "true")
+    dialog = page.get_by_role("dialog", name="Ask Ledgerly support")
+    expect(dialog).to_be_visible()
+    box = dialog.get_by_role("textbox", name="Your question")
+    expect(box).to_be_focused()
+    assert page.locator("#deskpilot-widget [role=status][aria-live=polite]").count() == 1
+
+    page.keyboard.type("line one")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("line two")
+    expect(box).to_have_value("line one\nline two")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Ask", exact=True)).to_be_focused()
+
+    box.fill("   ")
+    box.press("Enter")
+    expect(dialog.get_by_role("status")).to_have_text("Please type a question first.")
+    assert asked == [], "an empty question must not reach the API"
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(button).to_be_focused()
+    expect(button).to_have_attribute("aria-expanded", "false")
+    outline = button.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline == "solid", "keyboard focus must be visible"
+
+    page.keyboard.press("Enter")
+    dialog.get_by_role("button", name="Close help").click()
+    expect(dialog).to_be_hidden()
+    expect(button).to_be_focused()
+
+
+def test_theme_comes_from_host_css_variables(live_api: LiveApi, page: Page) -> None:
+    """The demo page sets --dp-accent and --dp-radius; the widget (in its shadow root) uses them."""
+    open_demo(page, live_api)
+    accent = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--dp-accent').trim()")
+    assert accent == "#0f766e"
+    expect(launcher(page)).to_have_css("background-color", "rgb(15, 118, 110)")
+    open_from_keyboard(page)
+    expect(page.locator("#dp-panel")).to_have_css("border-radius", "14px")
+
+
+def fake_answer(route: Route, body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> None:
+    route.fulfill(status=status, content_type="application/json", body=json.dumps(body), headers=headers or {})
+
+
+def test_server_text_is_rendered_as_text(live_api: LiveApi, page: Page) -> None:
+    """Markup in server text stays text, and only http(s) urls become links.
+
+    This test fakes the server's answer ON PURPOSE (``page.route``): the real pipeline would not
+    return such text, and the point is to prove the widget escapes whatever a document contains.
+    """
+    hostile = {
+        "answer": 'Reset it <img src=x onerror="window.__pwned=1"> here. [1] Or <script>window.__pwned=2</script> this. [2]',
+        "abstained": False,
+        "confidence": {"level": "medium", "score": 0.5, "reason": "medium: <b>partly</b>"},
+        "citations": [
+            {
+                "n": 1,
+                "doc_id": "LED-1",
+                "title": '<img src=x onerror="window.__pwned=3">Reset',
+                "url": "https://help.example/a?q=<b>",
+                "section": "<i>Accounts</i>",
+                "snippet": "",
+            },
+            {
+                "n": 2,
+                "doc_id": "LED-2",
+                "title": "Sneaky",
+                "url": "javascript:window.__pwned=4",
+                "section": "Security",
+                "snippet": "",
+            },
+        ],
+        "timings_ms": {},
+        "interaction_id": "fake-interaction",
+        "request_id": "fake-request",
+        "escalation_reason": "",
+    }
+    page.route("**/v1/answer", lambda route: fake_answer(route, hostile))
+    open_demo(page, live_api)
+    open_from_keyboard(page)
+    page.keyboard.type("anything")
+    page.keyboard.press("Enter")
+
+    answer = page.locator("#dp-answer")
+    expect(answer).to_contain_text('<img src=x onerror="window.__pwned=1">')
+    expect(answer).to_contain_text("<script>window.__pwned=2</script>")
+    widget = page.locator("#deskpilot-widget")
+    for tag in ("img", "script", "b", "i"):
+        assert widget.locator(f".result {tag}").count() == 0, tag
+    title = '<img src=x onerror="window.__pwned=3">Reset'
+    expect(page.get_by_role("link", name=title, exact=True)).to_have_attribute(
+        "href", "https://help.example/a?q=%3Cb%3E"
+    )
+    expect(page.get_by_role("link", name=f"Source 1: {title}", exact=True)).to_have_text("[1]")
+    assert widget.locator("a[href^='javascript:']").count() == 0
+    assert answer.locator("a.cite").count() == 1, "the citation with a javascript: url must not be a link"
+    expect(page.get_by_text("Sneaky", exact=True)).to_be_visible()
+    assert page.evaluate("window.__pwned") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "shown"),
+    [
+        (500, {}, "Something went wrong on our side"),
+        (429, {"Retry-After": "7"}, "try again in 7 seconds"),
+        (503, {"Retry-After": "5"}, "The service is busy"),
+    ],
+)
+def test_errors_are_friendly(live_api: LiveApi, page: Page, status: int, headers: dict[str, str], shown: str) -> None:
+    """API errors become a friendly message in the live region, never the server's detail.
+
+    Faked on purpose with ``page.route``: the real server does not fail on demand.
+    """
+    problem = {"detail": "Traceback (most recent call last): boom", "request_id": "0123456789abcdef"}
+    page.route("**/v1/answer", lambda route: fake_answer(route, problem, status, headers))
+    open_demo(page, live_api)
+    open_from_keyboard(page)
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    status_region = page.get_by_role("dialog").get_by_role("status")
+    expect(status_region).to_contain_text(shown)
+    expect(status_region).not_to_contain_text("Traceback")
+    expect(page.get_by_role("button", name="Ask", exact=True)).to_be_enabled()

@@ -1,0 +1,363 @@
+/*! deskpilot deflection widget: one dependency-free script, no build step.
+ * <script src="/widget/deskpilot-widget.js" data-api-key="dp_..." data-tenant="ledgerly" defer></script>
+ * Every server string is rendered with textContent; only http(s) urls become links. */
+(function () {
+  "use strict";
+  if (window.deskpilot && window.deskpilot.version) return;
+  var script = document.currentScript || document.querySelector("script[data-api-key][src*='deskpilot-widget']");
+  if (!script) return;
+  var data = script.dataset;
+  var apiBase = (data.apiBase || "").replace(/\/+$/, "");
+  var locale = /^[a-z]{2}(-[A-Z]{2})?$/.test(data.locale || "") ? data.locale : "";
+  var T = {
+    en: {
+      launcher: "Help", title: "Ask our help center", close: "Close help", label: "Your question",
+      hint: "Enter to ask, Shift+Enter for a new line", ask: "Ask", searching: "Searching the help center...",
+      answered: "Answer ready.", answer: "Answer", you: "You asked:", sources: "Sources", source: "Source",
+      conf: { high: "High confidence", medium: "Medium confidence", low: "Low confidence" },
+      helpful: "Was this helpful?", yes: "Yes", no: "No", wrong: "What went wrong?",
+      comment: "Anything else? (optional)", send: "Send feedback", thanks: "Thanks for your feedback!",
+      contact: "Contact support", contactHint: "Talk to a person on our support team.",
+      escalating: "Sending your conversation to support...",
+      escalated: "Thanks! Our support team has your conversation and will follow up.", ref: "Reference:",
+      reasons: {
+        wrong_answer: "The answer is wrong", missing_info: "Information is missing",
+        outdated_source: "The article is out of date", wrong_citation: "A source link doesn't match",
+        tone: "The tone is off", too_long: "It's too long", unsafe: "It's unsafe or inappropriate",
+        other: "Something else",
+      },
+      err: {
+        net: "We couldn't reach the help center. Check your connection and try again.",
+        auth: "This help widget isn't set up correctly. Please contact support another way.",
+        rate: "Too many requests right now. Please try again in {s} seconds.",
+        busy: "The service is busy. Please try again in a moment.",
+        invalid: "We couldn't process that. Please rephrase and try again.",
+        server: "Something went wrong on our side. Please try again.",
+        empty: "Please type a question first.", pick: "Pick at least one reason, or write a comment.",
+      },
+      footer: "Answers come from our help center articles.",
+    },
+    de: {
+      launcher: "Hilfe", title: "Fragen Sie unser Hilfe-Center", close: "Hilfe schließen", label: "Ihre Frage",
+      hint: "Enter zum Senden, Umschalt+Enter für eine neue Zeile", ask: "Fragen",
+      searching: "Das Hilfe-Center wird durchsucht...", answered: "Antwort bereit.", answer: "Antwort", you: "Ihre Frage:",
+      sources: "Quellen", source: "Quelle",
+      conf: { high: "Hohe Sicherheit", medium: "Mittlere Sicherheit", low: "Geringe Sicherheit" },
+      helpful: "War das hilfreich?", yes: "Ja", no: "Nein", wrong: "Was hat nicht gepasst?",
+      comment: "Noch etwas? (optional)", send: "Feedback senden", thanks: "Danke für Ihr Feedback!",
+      contact: "Support kontaktieren", contactHint: "Mit einer Person aus unserem Support-Team sprechen.",
+      escalating: "Ihr Gespräch wird an den Support gesendet...",
+      escalated: "Danke! Unser Support-Team hat Ihr Gespräch erhalten und meldet sich.", ref: "Referenz:",
+      reasons: {
+        wrong_answer: "Die Antwort ist falsch", missing_info: "Es fehlen Informationen",
+        outdated_source: "Der Artikel ist veraltet", wrong_citation: "Ein Quellenlink passt nicht",
+        tone: "Der Ton passt nicht", too_long: "Zu lang", unsafe: "Unsicher oder unangemessen",
+        other: "Etwas anderes",
+      },
+      err: {
+        net: "Das Hilfe-Center ist nicht erreichbar. Prüfen Sie Ihre Verbindung.",
+        auth: "Dieses Hilfe-Widget ist nicht richtig eingerichtet. Bitte kontaktieren Sie den Support direkt.",
+        rate: "Zu viele Anfragen. Bitte in {s} Sekunden erneut versuchen.",
+        busy: "Der Dienst ist ausgelastet. Bitte gleich noch einmal versuchen.",
+        invalid: "Das konnten wir nicht verarbeiten. Bitte formulieren Sie anders.",
+        server: "Bei uns ist etwas schiefgelaufen. Bitte erneut versuchen.",
+        empty: "Bitte geben Sie zuerst eine Frage ein.", pick: "Wählen Sie einen Grund oder schreiben Sie einen Kommentar.",
+      },
+      footer: "Die Antworten stammen aus unseren Hilfe-Artikeln.",
+    },
+  };
+  var t = T[(locale || document.documentElement.lang || "en").slice(0, 2)] || T.en;
+
+  var CSS = [
+    ":host{all:initial;--_a:var(--dp-accent,#2563eb);--_bg:var(--dp-bg,#fff);--_fg:var(--dp-fg,#1f2933);",
+    "--_r:var(--dp-radius,12px);--_af:var(--dp-accent-fg,#fff);--_line:rgba(127,127,127,.28);",
+    "font:15px/1.5 var(--dp-font,system-ui,-apple-system,'Segoe UI',Roboto,sans-serif)}",
+    "*{box-sizing:border-box}[hidden]{display:none!important}",
+    ".launcher{position:fixed;right:24px;bottom:24px;z-index:2147483000;display:flex;align-items:center;gap:8px;",
+    "padding:12px 20px;border:0;border-radius:999px;background:var(--_a);color:var(--_af);font:600 15px/1 inherit;",
+    "font-family:inherit;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.22)}",
+    ".launcher svg{width:20px;height:20px}",
+    ".panel{position:fixed;right:24px;bottom:88px;z-index:2147483001;width:min(400px,calc(100vw - 32px));",
+    "max-height:min(640px,calc(100vh - 112px));display:flex;flex-direction:column;background:var(--_bg);color:var(--_fg);",
+    "border:1px solid var(--_line);border-radius:var(--_r);box-shadow:0 16px 48px rgba(0,0,0,.24);overflow:hidden;",
+    "animation:dp-in .16s ease-out}",
+    "@keyframes dp-in{from{opacity:0;transform:translateY(8px)}}",
+    "@media (prefers-reduced-motion:reduce){.panel{animation:none}}",
+    "header{display:flex;align-items:center;justify-content:space-between;padding:12px 16px;background:var(--_a);color:var(--_af)}",
+    "h2{margin:0;font-size:16px;font-weight:650}",
+    ".x{border:0;background:transparent;color:inherit;font-size:22px;line-height:1;width:32px;height:32px;border-radius:8px;cursor:pointer}",
+    ".body{padding:16px;overflow:auto;display:flex;flex-direction:column;gap:12px}",
+    "label,legend{font-weight:600;font-size:14px}",
+    "textarea{width:100%;margin-top:4px;padding:8px 10px;border:1px solid var(--_line);border-radius:calc(var(--_r)*.6);",
+    "background:var(--_bg);color:var(--_fg);font:inherit;resize:vertical}",
+    ".hint,.small,.section,footer{font-size:12.5px;opacity:.75}",
+    ".row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}",
+    "button{font:inherit;cursor:pointer}",
+    ".btn{padding:7px 14px;border-radius:calc(var(--_r)*.6);border:1px solid var(--_a);background:transparent;color:var(--_fg);font-weight:600}",
+    ".primary{background:var(--_a);color:var(--_af)}",
+    "button:disabled{opacity:.55;cursor:default}",
+    ":focus-visible{outline:3px solid var(--_a);outline-offset:2px}",
+    "header :focus-visible{outline-color:var(--_af)}",
+    ".status{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    ".status.show{position:static;width:auto;height:auto;clip:auto;white-space:normal;font-size:14px;padding:8px 10px;",
+    "border-radius:8px;background:rgba(127,127,127,.1)}.status.err{background:#fdecea;color:#8a1c1c}",
+    "@media (max-width:480px){.panel{right:8px;bottom:80px;width:calc(100vw - 16px)}.launcher{right:12px;bottom:12px}}",
+    ".result{display:flex;flex-direction:column;gap:10px;border-top:1px solid var(--_line);padding-top:12px}",
+    ".asked{margin:0;font-size:13px;opacity:.8}",
+    ".answer{margin:0;white-space:pre-line}",
+    "a{color:var(--_a)}a.cite{font-size:.8em;vertical-align:super;text-decoration:none;font-weight:700;padding:0 1px}",
+    ".conf{display:inline-block;font-size:12.5px;padding:2px 8px;border-radius:999px;background:rgba(127,127,127,.14)}",
+    ".conf.high{background:#e3f6e8;color:#14532d}.conf.low{background:#fff4d6;color:#6b4500}",
+    "h3{margin:0;font-size:13px;text-transform:uppercase;letter-spacing:.04em;opacity:.7}",
+    "ol{margin:4px 0 0;padding-left:22px}li{margin:2px 0}",
+    "fieldset{border:1px solid var(--_line);border-radius:calc(var(--_r)*.6);margin:0;padding:8px 12px;display:flex;flex-direction:column;gap:4px}",
+    "fieldset label{font-weight:400}input[type=checkbox]{accent-color:var(--_a)}",
+    "[aria-pressed=true]{background:var(--_a);color:var(--_af)}",
+    ".box{padding:10px 12px;border-radius:calc(var(--_r)*.6);background:rgba(127,127,127,.08);display:flex;flex-direction:column;gap:8px}",
+    ".confirm{background:#e3f6e8;color:#14532d}.ref,.status{overflow-wrap:anywhere}.ref{display:block;font-size:12.5px}",
+    "footer{padding:8px 16px;border-top:1px solid var(--_line)}",
+  ].join("");
+
+  function h(tag, attrs, kids) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === false || v == null) return;
+      if (k === "text") el.textContent = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? "" : String(v));
+    });
+    (kids || []).forEach(function (c) { if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
+    return el;
+  }
+  function safeUrl(u) {
+    try { var p = new URL(String(u), location.href); return /^https?:$/.test(p.protocol) ? p.href : ""; } catch (e) { return ""; }
+  }
+  function link(url, kids, attrs) {
+    var a = h("a", Object.assign({ href: url, target: "_blank", rel: "noopener noreferrer" }, attrs || {}), kids);
+    return a;
+  }
+
+  var host = h("div", { id: "deskpilot-widget", "data-tenant": data.tenant || "" });
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var uid = 0;
+  function id(p) { return "dp-" + p + "-" + ++uid; }
+
+  var launcher = h("button", { class: "launcher", type: "button", "aria-haspopup": "dialog", "aria-expanded": "false",
+    "aria-controls": "dp-panel", onclick: function () { (panel.hidden ? open : close)(); } });
+  var NS = "http://www.w3.org/2000/svg", icon = document.createElementNS(NS, "svg"), path = document.createElementNS(NS, "path");
+  [["viewBox", "0 0 24 24"], ["fill", "none"], ["stroke", "currentColor"], ["stroke-width", "2"], ["aria-hidden", "true"]]
+    .forEach(function (a) { icon.setAttribute(a[0], a[1]); });
+  path.setAttribute("d", "M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z");
+  icon.appendChild(path);
+  launcher.appendChild(icon);
+  launcher.appendChild(h("span", { text: data.launcherLabel || t.launcher }));
+
+  var question = h("textarea", { id: "dp-q", rows: 3, maxlength: 2000, "aria-describedby": "dp-hint", autocomplete: "off" });
+  var askBtn = h("button", { class: "btn primary", type: "submit", text: t.ask });
+  var status = h("div", { class: "status", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+  var result = h("section", { class: "result", "aria-label": t.answer, hidden: true });
+  var form = h("form", { novalidate: true, onsubmit: function (e) { e.preventDefault(); ask(); } }, [
+    h("label", { for: "dp-q", text: t.label }), question,
+    h("div", { class: "row", style: "justify-content:space-between;margin-top:6px" },
+      [h("span", { id: "dp-hint", class: "hint", text: t.hint }), askBtn]),
+  ]);
+  var panel = h("div", { id: "dp-panel", class: "panel", role: "dialog", "aria-modal": "false",
+    "aria-labelledby": "dp-title", hidden: true }, [
+    h("header", {}, [h("h2", { id: "dp-title", text: data.title || t.title }),
+      h("button", { class: "x", type: "button", "aria-label": t.close, text: "\u00d7", onclick: function () { close(); } })]),
+    h("div", { class: "body" }, [form, status, result]),
+    h("footer", { text: t.footer }),
+  ]);
+  var style = h("style", { text: CSS });
+  root.appendChild(style);
+  root.appendChild(launcher);
+  root.appendChild(panel);
+
+  question.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); ask(); }
+  });
+  root.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && !panel.hidden) { e.stopPropagation(); close(); }
+  });
+
+  function open() {
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    question.focus();
+  }
+  function close() {
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  }
+  // Progress and errors show in the live region; confirmations are only announced (they show in place).
+  function say(text, kind) {
+    status.className = "status" + (kind ? " show" : "") + (kind === "err" ? " err" : "");
+    status.textContent = text || "";
+  }
+
+  var conversation = [];
+  var busy = false;
+  var current = null;
+
+  function post(path, body) {
+    var ctl = typeof AbortController === "function" ? new AbortController() : null;
+    var timer = ctl && setTimeout(function () { ctl.abort(); }, 45000);
+    return fetch(apiBase + path, {
+      method: "POST", mode: "cors", credentials: "omit", signal: ctl && ctl.signal,
+      headers: { "Content-Type": "application/json", "X-API-Key": data.apiKey || "" },
+      body: JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (json) {
+        if (r.ok) return json;
+        var msg = t.err.server;
+        if (r.status === 401 || r.status === 403) msg = t.err.auth;
+        else if (r.status === 429) msg = t.err.rate.replace("{s}", parseInt(r.headers.get("Retry-After"), 10) || 5);
+        else if (r.status === 503) msg = t.err.busy;
+        else if (r.status === 413 || r.status === 422) msg = t.err.invalid;
+        var rid = json && typeof json.request_id === "string" ? json.request_id : r.headers.get("X-Request-ID");
+        throw new Error(msg + (rid && r.status >= 500 ? " (" + t.ref + " " + rid.slice(0, 64) + ")" : ""));
+      });
+    }, function () { throw new Error(t.err.net); }).finally(function () { if (timer) clearTimeout(timer); });
+  }
+
+  function ask(text) {
+    if (busy) return;
+    var q = (text != null ? String(text) : question.value).trim();
+    if (!q) { say(t.err.empty, "err"); question.focus(); return; }
+    busy = true;
+    askBtn.disabled = true;
+    result.setAttribute("aria-busy", "true");
+    say(t.searching, "busy");
+    var body = { question: q };
+    if (locale) body.locale = locale;
+    post("/v1/answer", body).then(function (ans) {
+      conversation.push({ role: "customer", text: q.slice(0, 5000) });
+      conversation.push({ role: "assistant", text: String(ans.answer || "").slice(0, 5000) });
+      question.value = "";
+      render(q, ans);
+      say(t.answered);
+    }, function (err) {
+      say(err.message, "err");
+    }).finally(function () {
+      busy = false;
+      askBtn.disabled = false;
+      result.removeAttribute("aria-busy");
+    });
+  }
+
+  function render(q, ans) {
+    current = ans;
+    var cites = Array.isArray(ans.citations) ? ans.citations : [];
+    var byN = {};
+    cites.forEach(function (c) { byN[c.n] = c; });
+    var p = h("p", { class: "answer", id: "dp-answer" });
+    String(ans.answer || "").split(/(\[\d+\])/).forEach(function (part) {
+      var m = /^\[(\d+)\]$/.exec(part);
+      var c = m && byN[m[1]];
+      var url = c && safeUrl(c.url);
+      if (url) p.appendChild(link(url, [part], { class: "cite", "aria-label": t.source + " " + c.n + ": " + String(c.title || "") }));
+      else if (part) p.appendChild(document.createTextNode(part));
+    });
+    var level = ans.confidence && ans.confidence.level;
+    var reason = ans.confidence && String(ans.confidence.reason || "").replace(/^(high|medium|low):\s*/, "");
+    var conf = t.conf[level] ? h("p", { class: "small", style: "margin:0" },
+      [h("span", { class: "conf " + level, text: t.conf[level] }), reason ? " " + reason : ""]) : null;
+    var list = cites.length ? h("div", {}, [h("h3", { text: t.sources }), h("ol", {}, cites.map(function (c) {
+      var url = safeUrl(c.url);
+      var title = String(c.title || c.doc_id || "");
+      var li = h("li", { value: c.n }, [url ? link(url, [title]) : h("span", { text: title })]);
+      if (c.section) li.appendChild(h("div", { class: "section", text: String(c.section) }));
+      return li;
+    }))]) : null;
+    var kids = [h("p", { class: "asked" }, [h("strong", { text: t.you }), " " + q]), p, conf, list];
+    var help = helpful(ans), contact = contactBox(ans);
+    result.replaceChildren.apply(result, kids.concat(ans.abstained ? [contact, help] : [help, contact]).filter(Boolean));
+    result.hidden = false;
+  }
+
+  function helpful(ans) {
+    if (!ans.interaction_id) return null;
+    var box = h("div", { class: "box" });
+    var lbl = id("helpful");
+    var yes = h("button", { class: "btn", type: "button", text: t.yes, onclick: function () { vote("up", [], ""); } });
+    var no = h("button", { class: "btn", type: "button", text: t.no, "aria-expanded": "false", onclick: function () {
+      no.setAttribute("aria-expanded", "true"); no.setAttribute("aria-pressed", "true");
+      reasons.hidden = false; reasons.querySelector("input").focus();
+    } });
+    var comment = h("textarea", { id: id("comment"), rows: 2, maxlength: 2000 });
+    var checks = Object.keys(t.reasons).map(function (code) {
+      var cid = id(code);
+      return h("div", {}, [h("input", { type: "checkbox", id: cid, name: "reason", value: code }), " ",
+        h("label", { for: cid, text: t.reasons[code] })]);
+    });
+    var reasons = h("form", { hidden: true, novalidate: true, onsubmit: function (e) {
+      e.preventDefault();
+      var codes = Array.prototype.map.call(reasons.querySelectorAll("input:checked"), function (i) { return i.value; });
+      if (!codes.length && !comment.value.trim()) { fail(box, t.err.pick); return; }
+      vote("down", codes, comment.value.trim());
+    } }, [h("fieldset", {}, [h("legend", { text: t.wrong })].concat(checks, [
+      h("label", { for: comment.id, style: "margin-top:6px", text: t.comment }), comment,
+      h("div", { class: "row" }, [h("button", { class: "btn primary", type: "submit", text: t.send })])]))]);
+    var row = h("div", { class: "row", role: "group", "aria-labelledby": lbl }, [h("span", { id: lbl, text: t.helpful }), yes, no]);
+    function vote(thumbs, codes, text) {
+      box.querySelectorAll("button,input,textarea").forEach(function (b) { b.disabled = true; });
+      post("/v1/feedback", { interaction_id: ans.interaction_id, thumbs: thumbs, reasons: codes, comment: text }).then(function () {
+        var done = h("p", { class: "small", style: "margin:0", tabindex: "-1", text: t.thanks });
+        box.replaceChildren(done);
+        done.focus();
+        say(t.thanks);
+      }, function (err) {
+        box.querySelectorAll("button,input,textarea").forEach(function (b) { b.disabled = false; });
+        fail(box, err.message);
+      });
+    }
+    box.appendChild(row);
+    box.appendChild(reasons);
+    return box;
+  }
+
+  function fail(box, msg) { // announced by the live region, shown next to the control that failed
+    say(msg);
+    var p = box.querySelector(".ierr") || box.appendChild(h("p", { class: "small ierr", style: "margin:0;color:#8a1c1c" }));
+    p.textContent = msg;
+  }
+
+  function contactBox(ans) {
+    var btn = h("button", { class: "btn" + (ans.abstained ? " primary" : ""), type: "button", text: t.contact, onclick: function () {
+      btn.disabled = true;
+      say(t.escalating, "busy");
+      var reason = ans.abstained ? "widget: no reliable answer" + (ans.escalation_reason ? " (" + ans.escalation_reason + ")" : "")
+        : "widget: customer asked for a person";
+      post("/v1/escalations", { interaction_id: ans.interaction_id || null, reason: reason.slice(0, 500), queue: "support",
+        conversation: conversation.slice(-50) }).then(function (res) {
+        var done = h("p", { class: "confirm", style: "margin:0;font-size:14px", tabindex: "-1" },
+          [t.escalated + " ", h("span", { class: "ref", text: t.ref + " " + String(res.id || "").slice(0, 64) })]);
+        box.replaceChildren(done);
+        box.classList.add("confirm");
+        done.focus();
+        say(t.escalated);
+      }, function (err) { btn.disabled = false; fail(box, err.message); });
+    } });
+    var box = h("div", { class: "box" }, [h("span", { class: "small", text: t.contactHint }), h("div", { class: "row" }, [btn])]);
+    return box;
+  }
+
+  // Host-page hooks without inline script: [data-deskpilot-open] opens the panel,
+  // a form[data-deskpilot-ask] asks its first text field's value.
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-deskpilot-open]")) { e.preventDefault(); open(); }
+  });
+  document.addEventListener("submit", function (e) {
+    var f = e.target.closest && e.target.closest("form[data-deskpilot-ask]");
+    var field = f && f.querySelector("input[type=search],input[type=text],textarea");
+    if (!field) return;
+    e.preventDefault();
+    if (field.value.trim()) window.deskpilot.ask(field.value); else open();
+  });
+  function mount() { document.body.appendChild(host); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  window.deskpilot = { version: "1", open: open, close: close,
+    ask: function (q) { open(); question.value = String(q); ask(q); } };
+})();
