@@ -257,7 +257,12 @@ def serve(
     from ui.serve import serving
 
     settings = AppSettings.load(data_dir)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from ui.api.app import RequestIdFilter
+
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     with serving(settings, demo=demo) as served:
         h, p = host or settings.api.api_host, port or settings.api.api_port
         for tenant in served.demo_keys:

@@ -106,7 +106,9 @@ class Metrics:
         )
 
 
-class _RequestIdFilter(logging.Filter):
+class RequestIdFilter(logging.Filter):
+    """Adds the current request id to every log record (``%(request_id)s`` in a format)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
@@ -129,7 +131,6 @@ def create_app(
     # concurrent writers and two answers at once only fight over the same two cores.
     answer_lock = threading.Lock()
     every_origin = {o for origins in settings.cors_origins.values() for o in origins}
-    log.addFilter(_RequestIdFilter())
 
     def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
         return JSONResponse(
