@@ -48,7 +48,11 @@ class ExtractiveGenerator:
             headings = {h.casefold() for h in (source.hit.title, *source.hit.section.split(" > "))}
             for position, sentence in enumerate(split_sentences(source.hit.text)):
                 # A heading repeated in the text (PDF and DOCX often do this) is not an answer.
-                if len(sentence.split()) >= _MIN_WORDS and sentence.strip(" .:").casefold() not in headings:
+                if (
+                    len(sentence.split()) >= _MIN_WORDS
+                    and sentence.strip(" .:").casefold() not in headings
+                    and not _is_furniture(sentence)
+                ):
                     found.append((source.n, position, sentence))
         if not found:
             return [], np.zeros((0, 1), dtype=np.float32)
@@ -72,6 +76,17 @@ class ExtractiveGenerator:
         chosen.sort(key=lambda c: (c.source, c.position))
         sentences = tuple(Sentence(text=c.text, cites=(c.source,), support=1.0) for c in chosen)
         return Draft(sentences=sentences, generator=self.name, model="", prompt_version="extractive-v1")
+
+
+_NAVIGATION = ("related articles", "see also", "was this article helpful", "still need help", "last reviewed")
+
+
+def _is_furniture(sentence: str) -> bool:
+    """Page furniture that answers nothing on its own: link lists, pointers elsewhere, table rows."""
+    lowered = sentence.casefold()
+    if lowered.startswith(_NAVIGATION) or sentence.count("·") >= 2 or sentence.count("|") >= 2:
+        return True
+    return lowered.startswith("see ") and len(sentence.split()) < 10
 
 
 def _mmr(candidates: list[Candidate], vectors: np.ndarray, limit: int) -> list[Candidate]:

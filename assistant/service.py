@@ -228,6 +228,7 @@ class AnswerService:
                 fallback_reason=fallback_reason,
             )
         else:
+            ctx.sources, validated = _renumber(ctx.sources, validated)
             answer = self._compose(ctx, draft, validated, confidence)
             answer = _with(answer, fallback_reason=fallback_reason)
         answer = _finish(answer, ctx.started)
@@ -330,6 +331,20 @@ class AnswerService:
             flags=tuple(ctx.flags),
             timings_ms=ctx.timings,
         )
+
+
+def _renumber(sources: Sequence[Source], validated: Validated) -> tuple[list[Source], Validated]:
+    """Number the cited sources 1, 2, ... in the order the answer first cites them (the rest follow), so a
+    reader sees [1] [2] rather than [2] [5]."""
+    order: list[int] = []
+    for sentence in validated.kept:
+        order += [n for n in sentence.cites if n not in order]
+    order += [s.n for s in sources if s.n not in order]
+    new = {old: i + 1 for i, old in enumerate(order)}
+    renumbered_sources = sorted((replace(s, n=new[s.n]) for s in sources), key=lambda s: s.n)
+    sentences = tuple(replace(s, cites=tuple(new[n] for n in s.cites)) for s in validated.sentences)
+    citations = tuple(sorted((replace(c, n=new[c.n]) for c in validated.citations), key=lambda c: c.n))
+    return renumbered_sources, replace(validated, sentences=sentences, citations=citations)
 
 
 def _refusal_reason(findings: Sequence[str]) -> str:

@@ -45,8 +45,8 @@ class AssistantSettings(BaseSettings):
 
     # Confidence (thresholds chosen on the golden set by evals/tune_confidence.py).
     confidence_high: float = Field(default=0.84, ge=0, le=1)
-    confidence_medium: float = Field(default=0.70, ge=0, le=1)
-    abstain_below: float = Field(default=0.55, ge=0, le=1, description="Below this score: no answer, escalate.")
+    confidence_medium: float = Field(default=0.68, ge=0, le=1)
+    abstain_below: float = Field(default=0.52, ge=0, le=1, description="Below this score: no answer, escalate.")
 
     cache_ttl_s: float = Field(default=900.0, ge=0, description="Answer cache lifetime; 0 turns the cache off.")
     cache_max_entries: int = Field(default=2000, ge=0)

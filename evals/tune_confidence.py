@@ -5,10 +5,13 @@
 Ingests ``data/samples/helpcenter`` into the data dir if its index is empty, answers every golden
 question on the widget channel with the extractive generator, and for each candidate abstain
 threshold prints the share of answerable questions still answered and the share of unanswerable
-ones abstained on. It recommends DESKPILOT_ABSTAIN_BELOW as the highest threshold that keeps at
-least ``--min-answered`` of the answerable questions answered, DESKPILOT_CONFIDENCE_HIGH as the
-lowest threshold above which at most 5% of answers are to unanswerable questions, and
-DESKPILOT_CONFIDENCE_MEDIUM halfway between.
+ones abstained on. It recommends:
+
+- DESKPILOT_ABSTAIN_BELOW: the threshold that abstains most while keeping at least
+  ``--min-answered`` of the answerable questions answered (the lowest one when several tie);
+- DESKPILOT_CONFIDENCE_HIGH: the lowest threshold above which at most 5% of answers are to
+  unanswerable questions;
+- DESKPILOT_CONFIDENCE_MEDIUM: halfway between the two.
 """
 
 from __future__ import annotations
@@ -82,7 +85,8 @@ def recommend(scores: list[Scored], min_answered: float) -> Recommendation:
     thresholds = [round(0.30 + 0.01 * i, 2) for i in range(61)]
     points = curve(scores, thresholds)
     feasible = [p for p in points if p[1] >= min_answered]
-    abstain_below, answered, abstained = max(feasible, key=lambda p: p[0]) if feasible else points[0]
+    # Most abstention on unanswerable questions; among equals the lowest threshold, which answers the most.
+    abstain_below, answered, abstained = max(feasible, key=lambda p: (p[2], -p[0])) if feasible else points[0]
     high = thresholds[-1]
     for t in thresholds:
         above = [s for s in scores if s.score >= t]

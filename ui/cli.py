@@ -263,6 +263,7 @@ def serve(
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with serving(settings, demo=demo) as served:
         h, p = host or settings.api.api_host, port or settings.api.api_port
         for tenant in served.demo_keys:
