@@ -114,6 +114,7 @@ class HybridSearcher:
             if point.payload.get("tenant") == search_filter.tenant  # defence in depth: the engine filtered already
         ]
         hits = [h for h in hits if h.relevance >= s.score_floor]
+        hits.sort(key=lambda h: (-h.fused_score, h.id))  # the engine orders equal scores arbitrarily
         timings["fuse"] = _lap(clock)
         if self.reranker is not None and hits:
             clock = time.perf_counter()

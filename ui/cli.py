@@ -32,6 +32,10 @@ audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args
 app.add_typer(audit_app, name="audit")
 retention_app = typer.Typer(help="Per-tenant data retention.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
+eval_app = typer.Typer(
+    help="Evaluation: retrieval and answer metrics with CIs, red team, report.", no_args_is_help=True
+)
+app.add_typer(eval_app, name="eval")
 spool_app = typer.Typer(help="Writes spooled locally while the database was down.", no_args_is_help=True)
 app.add_typer(spool_app, name="spool")
 
@@ -398,6 +402,38 @@ def spool_replay(data_dir: DataDir = None) -> None:
         f"stored {report.stored}, already stored {report.duplicates}, rejected {report.rejected}, "
         f"remaining {report.remaining}"
     )
+
+
+@eval_app.command("run")
+def eval_run(
+    report: Annotated[Path | None, typer.Option(help="Write report.md and report.html into this directory.")] = None,
+    beir: Annotated[
+        Path | None, typer.Option(help="Also evaluate a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/).")
+    ] = None,
+    beir_split: Annotated[str | None, typer.Option(help="qrels split of the BEIR dataset (default: test).")] = None,
+    samples: Annotated[bool, typer.Option(help="Evaluate the sample golden set and red team.")] = True,
+    gate: Annotated[bool, typer.Option(help="Exit 1 when a metric falls below the checked-in baseline.")] = False,
+    strict: Annotated[bool, typer.Option(help="Gate also on hybrid beating dense-only significantly.")] = False,
+    write_baseline: Annotated[bool, typer.Option(help="Record this run as evals/baseline.json.")] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="State for the evaluation (default: <DATA_DIR>/eval).")
+    ] = None,
+) -> None:
+    """Evaluate retrieval (dense, BM25, hybrid), answers and the red team, with bootstrap CIs."""
+    from evals.run import main as run_eval
+
+    state = data_dir or AppSettings.load().ingest.data_dir / "eval"
+    code = run_eval(
+        AppSettings.load(state),
+        report_dir=report,
+        beir=beir,
+        beir_split=beir_split,
+        samples=samples,
+        check_gate=gate,
+        strict=strict,
+        save_baseline=write_baseline,
+    )
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover
