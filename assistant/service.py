@@ -109,7 +109,7 @@ class AnswerService:
     def stream(self, question: Question) -> Iterator[StreamEvent]:
         """The answer as it is written: each validated sentence as soon as it is complete, then the final
         Answer. Only sentences that pass citation validation are streamed; the final Answer (which may
-        abstain after all) replaces everything streamed before it."""
+        abstain after all, and numbers its sources in reading order) replaces everything streamed before."""
         begun = self._begin(question)
         if isinstance(begun, Answer):
             yield StreamEvent(answer=begun)
@@ -132,9 +132,13 @@ class AnswerService:
                 reason = str(exc)
             ctx.timings["generate"] = _ms(clock)
         if draft is None:
-            draft = self._extractive(ctx)
-            yield from (StreamEvent(sentence=render([s])) for s in draft.sentences)
-        yield StreamEvent(answer=self._conclude(ctx, draft, "" if reason == "extractive" else reason))
+            # Extractive drafts are instant: conclude first, so the streamed sentences are the final ones
+            # (numbered as in the answer) and an abstention streams no sentence at all.
+            final = self._conclude(ctx, self._extractive(ctx), "" if reason == "extractive" else reason)
+            yield from (StreamEvent(sentence=render([s])) for s in final.sentences)
+            yield StreamEvent(answer=final)
+            return
+        yield StreamEvent(answer=self._conclude(ctx, draft, reason))
 
     def _validated_events(self, ctx: _Context, texts: Sequence[str]) -> Iterator[StreamEvent]:
         for text in texts:
