@@ -84,7 +84,7 @@ class AnswerService:
         searcher: HybridSearcher,
         settings: AssistantSettings,
         index_version: Callable[[], str],
-        redact: Callable[[str], str],
+        redact: Callable[[str, str], str],
         llm: LlmChain | None = None,
     ) -> None:
         self.searcher, self.settings, self.index_version, self.redact = searcher, settings, index_version, redact
@@ -103,7 +103,7 @@ class AnswerService:
 
     def warm_up(self, tenant: str) -> None:
         """Load the redactor and the models now (one search, nothing cached), not on the first real question."""
-        self.redact("warm-up")
+        self.redact("warm-up", "en")
         self.searcher.search("how do I reset my password", SearchFilter(tenant=tenant))
 
     def stream(self, question: Question) -> Iterator[StreamEvent]:
@@ -283,12 +283,13 @@ class AnswerService:
         return self.extractive.generate(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
 
     def _compose(self, ctx: _Context, draft: Draft, validated: Validated, confidence: Confidence) -> Answer:
-        body = render(validated.kept)
+        clock = time.perf_counter()
+        # Only the answer itself is filtered: the greeting and closing are our own words, and English NER
+        # would take a German "Ihre Nachricht" for a name.
+        body, replaced = filter_output_pii(render(validated.kept), lambda text: self.redact(text, ctx.locale))
+        ctx.timings["guard_output"] = _ms(clock)
         agent = ctx.question.channel == "agent"
         text = agent_draft(body, ctx.locale, self.settings.agent_name) if agent else body
-        clock = time.perf_counter()
-        text, replaced = filter_output_pii(text, self.redact)
-        ctx.timings["guard_output"] = _ms(clock)
         if replaced:
             ctx.flags.append("output_pii_redacted")
         return Answer(

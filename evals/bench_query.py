@@ -360,8 +360,8 @@ def answer_factory(ours: Ours, data_dir: Path) -> tuple[Callable[[Path], AnswerF
     except Exception as exc:
         return None, f"the redactor could not be built here ({type(exc).__name__}: {exc})"
 
-    def redact(text: str) -> str:
-        return redactor.redact(text).text
+    def redact(text: str, locale: str = "en") -> str:
+        return redactor.redact(text, locale).text
 
     def build(cache_db: Path) -> AnswerFn:
         cache_db.unlink(missing_ok=True)

@@ -76,11 +76,11 @@ class Retrieval:
             redact=self.redact,
         )
 
-    def redact(self, text: str) -> str:
-        """``text`` with PII replaced by typed placeholders (the redactor is loaded on first use)."""
+    def redact(self, text: str, locale: str = "en") -> str:
+        """``text`` with PII replaced by typed placeholders, with the locale's recognizers (loaded on first use)."""
         if self._redactor is None:
             self._redactor = Redactor(self.settings.ingest)
-        return self._redactor.redact(text).text
+        return self._redactor.redact(text, locale).text
 
     def assistant(self, llm: LlmChain | None = None) -> AnswerService:
         """The answer service over this index, with the configured LLM chain unless ``llm`` is given."""
