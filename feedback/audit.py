@@ -56,7 +56,8 @@ def row_hash(
     return hashlib.sha256((prev_hash + canonical_json(fields)).encode("utf-8")).hexdigest()
 
 
-def _record(row: AuditEventRow) -> AuditEventRecord:
+def record_of(row: AuditEventRow) -> AuditEventRecord:
+    """The typed record of a stored audit row."""
     return AuditEventRecord(
         seq=row.seq,
         at=row.at,
@@ -120,7 +121,7 @@ def append(
     )
     session.add(row)
     session.flush()
-    return _record(row)
+    return record_of(row)
 
 
 def verify(engine: Engine, anchor: tuple[int, str] | None = None) -> AuditReport:

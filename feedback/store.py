@@ -198,20 +198,6 @@ def _api_key(row: ApiKeyRow) -> ApiKeyRecord:
     )
 
 
-def _audit_event(row: AuditEventRow) -> AuditEventRecord:
-    return AuditEventRecord(
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        tenant=row.tenant,
-        target=row.target,
-        details=row.details,
-        prev_hash=row.prev_hash,
-        row_hash=row.row_hash,
-    )
-
-
 def edit_distance(draft: str, sent: str) -> tuple[int, float]:
     """Levenshtein distance of ``sent`` from ``draft`` and its ratio in [0, 1] (0 = sent unchanged)."""
     return Levenshtein.distance(draft, sent), Levenshtein.normalized_distance(draft, sent)
@@ -685,7 +671,7 @@ class FeedbackStore:
             rows, total = self._page(
                 session, select(AuditEventRow).where(*filters), (AuditEventRow.seq.desc(),), page, page_size
             )
-            return Page(items=tuple(_audit_event(r) for r in rows), total=total, page=page, page_size=page_size)
+            return Page(items=tuple(audit.record_of(r) for r in rows), total=total, page=page, page_size=page_size)
 
     def counts(
         self, tenant: str | None, *, since: datetime | None = None, until: datetime | None = None
