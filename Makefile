@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml
 run: install ingest
 	$(BIN)/deskpilot index stats
 	$(BIN)/deskpilot ask "How long does the password reset link stay valid?" --tenant ledgerly
-	$(BIN)/deskpilot serve
+	$(BIN)/deskpilot demo seed
+	$(BIN)/deskpilot console
 
 ingest: install
 	$(BIN)/deskpilot ingest data/samples/helpcenter data/samples/bad

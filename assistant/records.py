@@ -113,6 +113,8 @@ class Answer:
     index_version: str = ""
     escalation_reason: str = ""
     fallback_reason: str = ""
+    route: str = ""
+    """Routing decision when an LLM was asked for (``llm:hard (...)``, ``cheap:budget (...)``); empty otherwise."""
     flags: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0

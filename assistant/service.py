@@ -8,20 +8,26 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from assistant import routing
+from assistant.budget import UsageLedger, estimate_tokens
 from assistant.cache import AnswerCache
 from assistant.citations import CitationValidator, Validated, render
 from assistant.confidence import evidence, judge
 from assistant.extractive import ExtractiveGenerator
+from assistant.flags import FlagStore, TenantFlags
 from assistant.generator import GenerationError
 from assistant.guardrails import filter_output_pii, screen
 from assistant.records import Answer, Channel, Confidence, Draft, Question, Sentence, Source
 from assistant.settings import AssistantSettings
 from assistant.templates import agent_draft, phrasing
 from assistant.text import citations_in, split_sentences
+from assistant.tracing import stage
 from retrieval.records import Hit, SearchFilter
 from retrieval.search import HybridSearcher
 
 log = logging.getLogger(__name__)
+
+FORCED_ABSTAIN = "automatic answers are switched off for this tenant (flag force_abstain): a person answers"
 
 
 class LlmStream(Protocol):
@@ -65,6 +71,9 @@ class _Context:
     wanted: str
     hits: list[Hit] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
+    switches: TenantFlags = field(default_factory=TenantFlags)
+    route: str = ""
+    prompt_estimate: int = 0
 
 
 def _complete_sentences(pending: str) -> tuple[list[str], str]:
@@ -86,11 +95,19 @@ class AnswerService:
         index_version: Callable[[], str],
         redact: Callable[[str, str], str],
         llm: LlmChain | None = None,
+        *,
+        cheap_llm: LlmChain | None = None,
+        flags: FlagStore | None = None,
+        usage: UsageLedger | None = None,
     ) -> None:
         self.searcher, self.settings, self.index_version, self.redact = searcher, settings, index_version, redact
         self.extractive = ExtractiveGenerator(searcher.embedder, settings)
         self.validator = CitationValidator(searcher.embedder, settings)
         self.llm = llm
+        self.cheap_llm = cheap_llm
+        """The cheaper chain budget downgrades (and, if so configured, FAQ-like questions) go to."""
+        self.flags = flags or FlagStore(settings.resolved_flags_file())
+        self.usage = usage or UsageLedger()
         self.cache = AnswerCache(settings.cache_ttl_s, settings.cache_max_entries)
 
     def answer(self, question: Question) -> Answer:
@@ -98,7 +115,10 @@ class AnswerService:
         begun = self._begin(question)
         if isinstance(begun, Answer):
             return begun
-        draft, fallback_reason = self._generate(begun)
+        with stage("generate", kind="generation") as span:
+            draft, fallback_reason = self._generate(begun)
+            span.generated(draft)
+            span.annotate(route=begun.route, fallback_reason=fallback_reason)
         return self._conclude(begun, draft, fallback_reason)
 
     def warm_up(self, tenant: str) -> None:
@@ -116,25 +136,31 @@ class AnswerService:
             return
         ctx = begun
         reason = self._llm_unavailable(ctx)
+        chain = None if reason else self._route(ctx)
         draft: Draft | None = None
-        if not reason and self.llm is not None:
-            clock = time.perf_counter()
-            try:
-                stream = self.llm.open_stream(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
-                pending = ""
-                for delta in stream:
-                    pending += delta
-                    complete, pending = _complete_sentences(pending)
-                    yield from self._validated_events(ctx, complete)
-                yield from self._validated_events(ctx, [pending] if pending.strip() else [])
-                draft = stream.draft()
-            except GenerationError as exc:
-                reason = str(exc)
-            ctx.timings["generate"] = _ms(clock)
+        if chain is not None:
+            with stage("generate", ctx.timings, kind="generation") as span:
+                try:
+                    stream = chain.open_stream(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
+                    pending = ""
+                    for delta in stream:
+                        pending += delta
+                        complete, pending = _complete_sentences(pending)
+                        yield from self._validated_events(ctx, complete)
+                    yield from self._validated_events(ctx, [pending] if pending.strip() else [])
+                    draft = stream.draft()
+                    self._spent(ctx, draft)
+                    span.generated(draft)
+                except GenerationError as exc:
+                    reason = str(exc)
+                span.annotate(route=ctx.route, fallback_reason=reason)
         if draft is None:
             # Extractive drafts are instant: conclude first, so the streamed sentences are the final ones
             # (numbered as in the answer) and an abstention streams no sentence at all.
-            final = self._conclude(ctx, self._extractive(ctx), "" if reason == "extractive" else reason)
+            with stage("generate_extractive", kind="generation") as span:
+                extracted = self._extractive(ctx)
+                span.generated(extracted)
+            final = self._conclude(ctx, extracted, "" if reason == "extractive" else reason)
             yield from (StreamEvent(sentence=render([s])) for s in final.sentences)
             yield StreamEvent(answer=final)
             return
@@ -152,18 +178,18 @@ class AnswerService:
         """Redact, screen, look up the cache, search and number the sources; or an early answer."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        clock = time.perf_counter()
-        asked = self.searcher.prepare(question.text)
-        timings["redact"] = _ms(clock)
+        with stage("redact", timings):
+            asked = self.searcher.prepare(question.text)
 
-        clock = time.perf_counter()
-        screening = screen(asked)
-        flags = [f"question:{kind}" for kind in screening.findings]
-        query = screening.clean_text if screening.flagged else asked
-        timings["guard_question"] = _ms(clock)
+        with stage("guard_question", timings, kind="guardrail") as span:
+            screening = screen(asked)
+            flags = [f"question:{kind}" for kind in screening.findings]
+            query = screening.clean_text if screening.flagged else asked
+            span.annotate(findings=list(screening.findings))
 
         wanted = question.generator or self.settings.generator
         version = self.index_version()
+        switches = self.flags.get(question.tenant)
         key = (
             " ".join(query.lower().split()),
             question.tenant,
@@ -174,7 +200,14 @@ class AnswerService:
             wanted,
             self.settings.llm_model if wanted == "llm" else "",
             version,
+            wanted == "llm" and switches.llm_enabled,
+            switches.reranker_enabled,
         )
+        if switches.force_abstain:
+            flags.append("flag:force_abstain")
+            locale = question.locale or "en"
+            forced = _Context(question, asked, query, flags, timings, started, version, key, locale, wanted)
+            return _finish(self._abstain(forced, FORCED_ABSTAIN, generator=wanted), started)
         cached = self.cache.get(key)
         if cached is not None:
             # The cached answer is this answer, but this question's own guardrail findings still count.
@@ -182,6 +215,7 @@ class AnswerService:
             return _with(cached, timings_ms={"total": _ms(started)}, cached=True, flags=merged)
 
         ctx = _Context(question, asked, query, flags, timings, started, version, key, question.locale or "en", wanted)
+        ctx.switches = switches
         if not query.strip():
             return _finish(self._abstain(ctx, _refusal_reason(screening.findings), generator=wanted), started)
 
@@ -191,31 +225,35 @@ class AnswerService:
             locales=(question.locale,) if question.locale else (),
             updated_after=question.updated_after,
         )
-        result = self.searcher.search_prepared(query, search_filter)
+        with stage("retrieval", kind="retriever") as span:
+            result = self.searcher.search_prepared(query, search_filter, rerank=switches.reranker_enabled)
+            span.retrieved(result)
         timings.update(result.timings_ms)
         ctx.hits = result.hits
         if not question.locale and result.hits:
             ctx.locale = result.hits[0].locale or "en"
 
-        clock = time.perf_counter()
-        ctx.sources, dropped = self._number_sources(result.hits)
-        flags += [f"source_dropped:{hit.doc_id}:{'+'.join(kinds)}" for hit, kinds in dropped]
-        timings["guard_sources"] = _ms(clock)
+        with stage("guard_sources", timings, kind="guardrail") as span:
+            ctx.sources, dropped = self._number_sources(result.hits)
+            flags += [f"source_dropped:{hit.doc_id}:{'+'.join(kinds)}" for hit, kinds in dropped]
+            span.annotate(sources=len(ctx.sources), dropped=[hit.doc_id for hit, _ in dropped])
         return ctx
 
     def _conclude(self, ctx: _Context, draft: Draft, fallback_reason: str) -> Answer:
         """Validate the draft (falling back to extractive when nothing survives), judge it, phrase it, cache it."""
-        clock = time.perf_counter()
-        validated = self.validator.validate(draft, ctx.sources, ctx.locale)
-        if draft.generator != "extractive" and not validated.kept:
-            fallback_reason = fallback_reason or "the LLM answer had no supported, correctly cited sentence"
-            draft = self._extractive(ctx)
+        # What the LLM call cost stays on the answer even when its draft is replaced or the answer abstains.
+        spent = (draft.model, draft.prompt_tokens, draft.completion_tokens) if draft.generator != "extractive" else None
+        with stage("validate", ctx.timings, kind="guardrail") as span:
             validated = self.validator.validate(draft, ctx.sources, ctx.locale)
-        if validated.unsupported:
-            ctx.flags.append(f"unsupported_removed:{validated.unsupported}")
-        if validated.invalid_citations:
-            ctx.flags.append(f"invalid_citations:{validated.invalid_citations}")
-        ctx.timings["validate"] = _ms(clock)
+            if draft.generator != "extractive" and not validated.kept:
+                fallback_reason = fallback_reason or "the LLM answer had no supported, correctly cited sentence"
+                draft = self._extractive(ctx)
+                validated = self.validator.validate(draft, ctx.sources, ctx.locale)
+            if validated.unsupported:
+                ctx.flags.append(f"unsupported_removed:{validated.unsupported}")
+            if validated.invalid_citations:
+                ctx.flags.append(f"invalid_citations:{validated.invalid_citations}")
+            span.annotate(kept=len(validated.kept), unsupported=validated.unsupported)
 
         by_number = {s.n: s.hit for s in ctx.sources}
         cited = [by_number[c.n] for c in validated.citations]
@@ -235,6 +273,8 @@ class AnswerService:
             ctx.sources, validated = _renumber(ctx.sources, validated)
             answer = self._compose(ctx, draft, validated, confidence)
             answer = _with(answer, fallback_reason=fallback_reason)
+        if spent is not None and not (answer.prompt_tokens or answer.completion_tokens):
+            answer = _with(answer, model=spent[0], prompt_tokens=spent[1], completion_tokens=spent[2])
         answer = _finish(answer, ctx.started)
         self.cache.put(ctx.key, answer)
         return answer
@@ -257,18 +297,55 @@ class AnswerService:
             return "extractive"
         if not self.settings.llm_enabled:
             return "LLM generation is switched off (DESKPILOT_LLM_ENABLED=false)"
+        if not ctx.switches.llm_enabled:
+            return f"LLM generation is switched off for tenant {ctx.question.tenant} (flag llm_enabled)"
         if self.llm is None:
             return "no LLM is configured (set DESKPILOT_LLM_BASE_URL or DESKPILOT_LLM_GGUF_PATH)"
         if not ctx.sources:
             return "no usable source to give the LLM"
         return ""
 
+    def _route(self, ctx: _Context) -> LlmChain | None:
+        """The chain an answer that may use the LLM goes to (None: extractive), by complexity, budget and token
+        cap (assistant/routing.py); the decision goes on ``ctx.route``, a budget downgrade is logged and counted."""
+        tenant = ctx.question.tenant
+        plan = routing.plan(
+            self.settings,
+            tenant=tenant,
+            question=ctx.query,
+            hits=ctx.hits,
+            sources=ctx.sources,
+            channel=ctx.question.channel,
+            locale=ctx.locale,
+            usage=self.usage.usage(tenant),
+            cheap_available=self.cheap_llm is not None,
+        )
+        ctx.route, ctx.prompt_estimate = plan.route.label(), plan.prompt_tokens
+        if len(plan.sources) < len(ctx.sources):
+            ctx.flags.append(f"sources_trimmed_for_token_cap:{len(ctx.sources) - len(plan.sources)}")
+            ctx.sources = list(plan.sources)
+        if plan.route.cause in routing.BUDGET_CAUSES:
+            self.usage.count_downgrade(tenant, plan.route.tier)
+            log.warning("budget downgrade of tenant %s: %s", tenant, ctx.route)
+        if plan.route.tier == "extractive":
+            return None
+        return self.cheap_llm if plan.route.tier == "cheap" else self.llm
+
+    def _spent(self, ctx: _Context, draft: Draft) -> None:
+        """Count one LLM call against the tenant's budget (estimated when the endpoint reports no usage)."""
+        tokens = draft.prompt_tokens + draft.completion_tokens
+        if not tokens:
+            tokens = ctx.prompt_estimate + estimate_tokens(draft.raw)
+        self.usage.record(ctx.question.tenant, tokens)
+
     def _generate(self, ctx: _Context) -> tuple[Draft, str]:
         clock = time.perf_counter()
         reason = self._llm_unavailable(ctx)
-        if not reason and self.llm is not None:
+        chain = None if reason else self._route(ctx)
+        if chain is not None:
             try:
-                draft, failures = self.llm.generate(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
+                draft, failures = chain.generate(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
+                self._spent(ctx, draft)
                 ctx.timings["generate"] = _ms(clock)
                 if failures:
                     log.warning("LLM chain recovered after: %s", "; ".join(failures))
@@ -283,11 +360,11 @@ class AnswerService:
         return self.extractive.generate(ctx.query, ctx.sources, ctx.question.channel, ctx.locale)
 
     def _compose(self, ctx: _Context, draft: Draft, validated: Validated, confidence: Confidence) -> Answer:
-        clock = time.perf_counter()
         # Only the answer itself is filtered: the greeting and closing are our own words, and English NER
         # would take a German "Ihre Nachricht" for a name.
-        body, replaced = filter_output_pii(render(validated.kept), lambda text: self.redact(text, ctx.locale))
-        ctx.timings["guard_output"] = _ms(clock)
+        with stage("guard_output", ctx.timings, kind="guardrail") as span:
+            body, replaced = filter_output_pii(render(validated.kept), lambda text: self.redact(text, ctx.locale))
+            span.annotate(pii_replaced=replaced)
         agent = ctx.question.channel == "agent"
         text = agent_draft(body, ctx.locale, self.settings.agent_name) if agent else body
         if replaced:
@@ -304,6 +381,7 @@ class AnswerService:
             model=draft.model,
             prompt_version=draft.prompt_version,
             index_version=ctx.version,
+            route=ctx.route,
             flags=tuple(ctx.flags),
             timings_ms=ctx.timings,
             prompt_tokens=draft.prompt_tokens,
@@ -333,6 +411,7 @@ class AnswerService:
             index_version=ctx.version,
             escalation_reason=reason,
             fallback_reason=fallback_reason,
+            route=ctx.route,
             flags=tuple(ctx.flags),
             timings_ms=ctx.timings,
         )

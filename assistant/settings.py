@@ -51,6 +51,33 @@ class AssistantSettings(BaseSettings):
     cache_ttl_s: float = Field(default=900.0, ge=0, description="Answer cache lifetime; 0 turns the cache off.")
     cache_max_entries: int = Field(default=2000, ge=0)
 
+    # Feature flags and kill switches per tenant (assistant/flags.py), re-read when the file changes.
+    flags_file: Path | None = Field(default=None, description="Per-tenant flags JSON; None = <data_dir>/flags.json.")
+
+    # Cost governance (assistant/budget.py, assistant/routing.py); 0 = unlimited.
+    budget_daily_tokens: dict[str, int] = Field(default_factory=dict, description='Per tenant: {"ledgerly": 200000}.')
+    budget_default_daily_tokens: int = Field(default=0, ge=0, description="Daily LLM tokens of tenants not listed.")
+    budget_daily_requests: dict[str, int] = Field(default_factory=dict, description='Per tenant: {"ledgerly": 500}.')
+    budget_default_daily_requests: int = Field(default=0, ge=0, description="Daily LLM requests of others.")
+    budget_hard_factor: float = Field(
+        default=1.25, ge=1.0, description="Past budget x this, answers are extractive (past the budget: cheap model)."
+    )
+    llm_max_request_tokens: int = Field(
+        default=8000, ge=0, description="Cap on one LLM call's estimated prompt + completion tokens; 0 = no cap."
+    )
+    llm_cheap_model: str = Field(default="", description="Cheaper model for budget downgrades; empty = none.")
+    llm_cheap_base_url: str = Field(default="", description="Its endpoint; empty = DESKPILOT_LLM_BASE_URL.")
+    routing_enabled: bool = Field(default=False, description="Route FAQ-like questions away from the strong model.")
+    route_simple_to: Literal["extractive", "cheap"] = Field(default="extractive")
+    route_simple_max_words: int = Field(default=14, ge=1, description="Longer questions are hard.")
+    route_simple_min_dense: float = Field(
+        default=0.6, ge=0, le=1, description="Top hit's dense cosine similarity a FAQ-like question needs."
+    )
+
+    def resolved_flags_file(self) -> Path:
+        """Where the per-tenant flags live."""
+        return self.flags_file if self.flags_file is not None else self.data_dir / "flags.json"
+
     @model_validator(mode="after")
     def _ordered_thresholds(self) -> AssistantSettings:
         if not self.abstain_below <= self.confidence_medium <= self.confidence_high:

@@ -174,6 +174,7 @@ def run(
     *,
     beir_split: str | None = None,
     samples: bool = True,
+    golden: Path | None = None,
     redteam_api: bool = True,
     retrieval: Retrieval | None = None,
     eval_settings: EvalSettings | None = None,
@@ -182,7 +183,8 @@ def run(
     """Evaluate the samples (unless ``samples=False``) and the BEIR dataset at ``beir``; write the report.
 
     ``retrieval`` reuses an already opened index of the samples (the caller keeps it open and ingested);
-    the API probes then run over a copy of its data dir.
+    the API probes then run over a copy of its data dir. ``golden`` replaces the sample golden set with
+    another file in its format (e.g. a ``harvest-vNNN.jsonl`` of ``deskpilot eval harvest``).
     """
     es = eval_settings or EvalSettings()
     seconds: dict[str, float] = {}
@@ -196,16 +198,16 @@ def run(
             with _timed(seconds, "ingest"):
                 if own:
                     ensure_samples(opened, progress)
-            golden = load_golden()
+            golden_set = load_golden(golden) if golden is not None else load_golden()
             with _timed(seconds, "retrieval"):
                 retrieval_eval = evaluate_retrieval(
-                    opened, golden, resamples=es.resamples, seed=es.seed, progress=progress
+                    opened, golden_set, resamples=es.resamples, seed=es.seed, progress=progress
                 )
             service = opened.assistant()
             with _timed(seconds, "answers"):
                 answers = evaluate_answers(
                     service,
-                    golden,
+                    golden_set,
                     default_judge(service, es.nli_model),
                     cost_per_1k_tokens=es.cost_per_1k_tokens_usd,
                     resamples=es.resamples,
@@ -418,6 +420,7 @@ def main(
     strict: bool = False,
     save_baseline: bool = False,
     baseline: Path = BASELINE,
+    golden: Path | None = None,
     console: Console | None = None,
 ) -> int:
     """Run the evaluation with a progress bar, print the tables, optionally gate or write the baseline.
@@ -425,6 +428,12 @@ def main(
     Returns the exit code: 1 when the gate fails, else 0.
     """
     console = console or Console()
+    if golden is not None and (check_gate or save_baseline):
+        console.print(
+            "[red]error:[/red] --golden cannot be combined with --gate or --write-baseline "
+            "(the baseline is the sample golden set's)"
+        )
+        return 2
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
@@ -435,7 +444,9 @@ def main(
                 tasks[stage] = bar.add_task(stage, total=total or None)
             bar.update(tasks[stage], completed=done, total=total or None)
 
-        result = run(settings, report_dir, beir, beir_split=beir_split, samples=samples, progress=progress)
+        result = run(
+            settings, report_dir, beir, beir_split=beir_split, samples=samples, golden=golden, progress=progress
+        )
     for table in tables(result):
         console.print(table)
     console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
@@ -465,6 +476,7 @@ def _cli() -> None:
     parser.add_argument("--gate", action="store_true", help="exit 1 when the run fails the gate against the baseline")
     parser.add_argument("--strict", action="store_true", help="gate: hybrid must significantly beat both branches")
     parser.add_argument("--write-baseline", action="store_true", help=f"write {BASELINE.relative_to(REPO)}")
+    parser.add_argument("--golden", type=Path, default=None, help="a golden set in golden.jsonl format (harvested)")
     args = parser.parse_args()
     sys.exit(
         main(
@@ -476,6 +488,7 @@ def _cli() -> None:
             check_gate=args.gate,
             strict=args.strict,
             save_baseline=args.write_baseline,
+            golden=args.golden,
         )
     )
 

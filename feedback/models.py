@@ -91,6 +91,10 @@ class InteractionRow(Base):
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     cached: Mapped[bool] = mapped_column(Boolean, default=False)
     trace_id: Mapped[str] = mapped_column(String(128), default="")
+    variant: Mapped[str] = mapped_column(String(64), default="")
+    route: Mapped[str] = mapped_column(String(128), default="")
+    fallback_reason: Mapped[str] = mapped_column(Text, default="")
+    shadow_of: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column()
     anonymized_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

@@ -76,6 +76,10 @@ class InteractionIn(_Write):
     cost_usd: float = Field(default=0.0, ge=0)
     cached: bool = False
     trace_id: str = Field(default="", max_length=128)
+    variant: str = Field(default="", max_length=64, description="Rollout arm that served it: control or a candidate.")
+    route: str = Field(default="", max_length=128, description="Routing decision (complexity, budget downgrade).")
+    fallback_reason: str = Field(default="", description="Why generation fell back to extractive; empty if it did not.")
+    shadow_of: UUID | None = Field(default=None, description="The live interaction this shadow answer accompanied.")
 
     @field_validator("confidence", "cost_usd")
     @classmethod
@@ -94,6 +98,9 @@ class InteractionIn(_Write):
         actor: str = "",
         trace_id: str = "",
         cost_usd: float = 0.0,
+        variant: str = "",
+        route: str = "",
+        shadow_of: UUID | None = None,
         id: UUID | None = None,
         created_at: datetime | None = None,
     ) -> InteractionIn:
@@ -125,6 +132,10 @@ class InteractionIn(_Write):
             cost_usd=cost_usd,
             cached=answer.cached,
             trace_id=trace_id,
+            variant=variant,
+            route=route or answer.route,
+            fallback_reason=answer.fallback_reason,
+            shadow_of=shadow_of,
         )
 
 

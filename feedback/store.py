@@ -141,6 +141,10 @@ def _interaction(row: InteractionRow) -> InteractionRecord:
         cost_usd=row.cost_usd,
         cached=row.cached,
         trace_id=row.trace_id,
+        variant=row.variant,
+        route=row.route,
+        fallback_reason=row.fallback_reason,
+        shadow_of=UUID(row.shadow_of) if row.shadow_of else None,
         anonymized_at=row.anonymized_at,
     )
 
@@ -354,6 +358,10 @@ class FeedbackStore:
                     cost_usd=item.cost_usd,
                     cached=item.cached,
                     trace_id=item.trace_id,
+                    variant=item.variant,
+                    route=item.route,
+                    fallback_reason=item.fallback_reason,
+                    shadow_of=str(item.shadow_of) if item.shadow_of else None,
                     created_at=item.created_at,
                 )
             )
@@ -520,10 +528,15 @@ class FeedbackStore:
         prompt_version: str | None = None,
         index_version: str | None = None,
         abstained: bool | None = None,
+        variant: str | None = None,
+        shadow: bool | None = False,
         page: int = 1,
         page_size: int = 50,
     ) -> Page[InteractionRecord]:
-        """Interactions newest first; ``tenant=None`` lists every tenant (admins only). ``until`` is exclusive."""
+        """Interactions newest first; ``tenant=None`` lists every tenant (admins only). ``until`` is exclusive.
+
+        Shadow answers (a rollout candidate's, never shown to anyone) are left out unless ``shadow`` is
+        True (only them) or None (both)."""
         query = select(InteractionRow)
         filters: list[ColumnElement[bool]] = _in_range(InteractionRow.created_at, since, until)
         for column, value in (
@@ -533,11 +546,14 @@ class FeedbackStore:
             (InteractionRow.model, model),
             (InteractionRow.prompt_version, prompt_version),
             (InteractionRow.index_version, index_version),
+            (InteractionRow.variant, variant),
         ):
             if value is not None:
                 filters.append(column == value)
         if abstained is not None:
             filters.append(InteractionRow.abstained == abstained)
+        if shadow is not None:
+            filters.append(InteractionRow.shadow_of.is_not(None) if shadow else InteractionRow.shadow_of.is_(None))
         with Session(self._reader) as session:
             rows, total = self._page(
                 session,
@@ -673,6 +689,32 @@ class FeedbackStore:
             )
             return Page(items=tuple(audit.record_of(r) for r in rows), total=total, page=page, page_size=page_size)
 
+    def record_audit_event(
+        self, *, actor: str, action: str, tenant: str, target: str, details: dict[str, Any] | None = None
+    ) -> AuditEventRecord:
+        """Append one audit event on its own (for changes kept outside this database, e.g. feature flags)."""
+        with Session(self.engine) as session, session.begin():
+            return audit.append(session, actor=actor, action=action, tenant=tenant, target=target, details=details)
+
+    def llm_usage_since(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """Per tenant, (LLM answers, their prompt + completion tokens) stored since ``since``; cached answers
+        cost nothing and do not count. Seeds the daily budgets when a door starts."""
+        query = (
+            select(
+                InteractionRow.tenant,
+                func.count(),
+                func.coalesce(func.sum(InteractionRow.prompt_tokens + InteractionRow.completion_tokens), 0),
+            )
+            .where(
+                InteractionRow.created_at >= since,
+                InteractionRow.cached.is_(False),
+                InteractionRow.generator != "extractive",
+            )
+            .group_by(InteractionRow.tenant)
+        )
+        with Session(self._reader) as session:
+            return {str(t): (int(n), int(tokens)) for t, n, tokens in session.execute(query)}
+
     def counts(
         self, tenant: str | None, *, since: datetime | None = None, until: datetime | None = None
     ) -> DashboardCounts:
@@ -685,7 +727,7 @@ class FeedbackStore:
             return where
 
         with Session(self._reader) as session:
-            i = scoped(InteractionRow)
+            i = [*scoped(InteractionRow), InteractionRow.shadow_of.is_(None)]  # shadow answers are no traffic
             totals = session.execute(
                 select(
                     func.count(),

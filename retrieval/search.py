@@ -80,8 +80,10 @@ class HybridSearcher:
         search_filter: SearchFilter,
         limit: int | None = None,
         weights: tuple[float, float] | None = None,
+        rerank: bool = True,
     ) -> SearchResult:
-        """Search an already prepared query; ``weights`` (dense, bm25) overrides the settings, e.g. for ablations."""
+        """Search an already prepared query; ``weights`` (dense, bm25) overrides the settings, e.g. for ablations;
+        ``rerank=False`` skips the reranker (a tenant's ``reranker_enabled`` flag)."""
         s = self.settings
         limit = limit or s.top_k
         dense_weight, sparse_weight = weights or (s.dense_weight, s.sparse_weight)
@@ -116,7 +118,7 @@ class HybridSearcher:
         hits = [h for h in hits if h.relevance >= s.score_floor]
         hits.sort(key=lambda h: (-h.fused_score, h.id))  # the engine orders equal scores arbitrarily
         timings["fuse"] = _lap(clock)
-        if self.reranker is not None and hits:
+        if rerank and self.reranker is not None and hits:
             clock = time.perf_counter()
             head, tail = hits[: s.reranker_candidates], hits[s.reranker_candidates :]
             scores = self.reranker.scores(query, [h.text for h in head])

@@ -38,6 +38,19 @@ eval_app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 spool_app = typer.Typer(help="Writes spooled locally while the database was down.", no_args_is_help=True)
 app.add_typer(spool_app, name="spool")
+demo_app = typer.Typer(help="Demo data for the console and the dashboards.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+rollout_app = typer.Typer(
+    help="Canary rollout of a candidate configuration: 5 -> 25 -> 50 -> 100%, gated on live outcomes.",
+    no_args_is_help=True,
+)
+app.add_typer(rollout_app, name="rollout")
+flags_app = typer.Typer(
+    help="Per-tenant feature flags and kill switches (hot-reloaded; every change audited).", no_args_is_help=True
+)
+app.add_typer(flags_app, name="flags")
+report_app = typer.Typer(help="Reports for the support lead: ROI against the pre-pilot baseline.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 DataDir = Annotated[
     Path | None,
@@ -258,21 +271,88 @@ def serve(
     """Serve the HTTP API (answers, feedback, edits, escalations, interactions, metrics) and the widget."""
     import uvicorn
 
+    from ui.logging_setup import configure_logging, ingest_redactor
     from ui.serve import serving
 
     settings = AppSettings.load(data_dir)
-    from ui.api.app import RequestIdFilter
-
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # JSON lines by default (DESKPILOT_LOG_FORMAT=text for plain lines), PII redacted before they are written.
+    configure_logging(settings.observability, ingest_redactor(settings), default="json")
     with serving(settings, demo=demo) as served:
         h, p = host or settings.api.api_host, port or settings.api.api_port
         for tenant in served.demo_keys:
             typer.echo(f"demo help-center page: http://{h}:{p}/demo/{tenant}", err=True)
-        uvicorn.run(served.app, host=h, port=p, log_level="info", access_log=False)
+        # log_config=None: uvicorn's own lines go through the same handler instead of its default config.
+        uvicorn.run(served.app, host=h, port=p, log_level="info", access_log=False, log_config=None)
+
+
+@app.command()
+def console(
+    host: Annotated[str, typer.Option(help="Console interface.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Console port.")] = 8501,
+    api: Annotated[bool, typer.Option(help="Serve the HTTP API in the same process (one owner of the index).")] = True,
+    api_port: Annotated[int | None, typer.Option(help="API port (default: DESKPILOT_API_PORT, 8000).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the agent console and analyst dashboards (Streamlit), by default together with the API."""
+    import os
+
+    from ui.console.launch import run
+    from ui.logging_setup import configure_logging, ingest_redactor
+
+    if data_dir is not None:  # the console's own settings read it from the environment
+        os.environ["DESKPILOT_DATA_DIR"] = str(data_dir)
+    settings = AppSettings.load(data_dir)
+    # As for `serve`: JSON lines by default, PII redacted before they are written.
+    configure_logging(settings.observability, ingest_redactor(settings), default="json")
+    run(settings, host=host, port=port, api=api, api_port=api_port)
+
+
+@demo_app.command("seed")
+def demo_seed(
+    days: Annotated[int, typer.Option(min=1, help="Days of traffic to spread the interactions over.")] = 21,
+    per_day: Annotated[int, typer.Option(min=1, help="Interactions per weekday (fewer on weekends).")] = 10,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed twice adds nothing.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Fill the feedback store with weeks of interactions, votes, edits and escalations by the real assistant."""
+    from ui.console.demo import seed as seed_demo
+    from ui.serve import migrate_embedded
+
+    settings = AppSettings.load(data_dir)
+    migrate_embedded(settings)
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("answering"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=as_json or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("answering", total=None)
+        try:
+            report = seed_demo(
+                settings,
+                days=days,
+                seed=seed,
+                per_day=per_day,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except RuntimeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    summary = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in dataclasses.asdict(report).items()}
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        return
+    table = Table(title="demo seed")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name in ("interactions", "votes", "edits", "escalations", "duplicates", "questions", "days"):
+        table.add_row(name, str(summary[name]))
+    Console().print(table)
+    typer.echo(f"{report.seconds:.1f} s; sign in to the console with the demo users (README) to see the dashboards.")
 
 
 @keys_app.command("create")
@@ -415,6 +495,9 @@ def eval_run(
     gate: Annotated[bool, typer.Option(help="Exit 1 when a metric falls below the checked-in baseline.")] = False,
     strict: Annotated[bool, typer.Option(help="Gate also on hybrid beating dense-only significantly.")] = False,
     write_baseline: Annotated[bool, typer.Option(help="Record this run as evals/baseline.json.")] = False,
+    golden: Annotated[
+        Path | None, typer.Option(help="Evaluate this golden file (e.g. a harvest-vNNN.jsonl) instead of the samples'.")
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="State for the evaluation (default: <DATA_DIR>/eval).")
     ] = None,
@@ -432,8 +515,228 @@ def eval_run(
         check_gate=gate,
         strict=strict,
         save_baseline=write_baseline,
+        golden=golden,
     )
     raise typer.Exit(code)
+
+
+@eval_app.command("harvest")
+def eval_harvest(
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: <DATA_DIR>/golden).")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's interactions.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only interactions from this ISO date/datetime on.")] = None,
+    max_edit_ratio: Annotated[
+        float, typer.Option(min=0, max=1, help="Skip drafts the agent rewrote beyond this edit ratio.")
+    ] = 0.5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON summary object on stdout.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Turn approved agent edits and thumbs-up answers into the next versioned golden file (harvest-vNNN.jsonl)."""
+    from evals.harvest import main as run_harvest
+
+    settings = AppSettings.load(data_dir)
+    raise typer.Exit(
+        run_harvest(settings, out=out, tenant=tenant, since=since, max_edit_ratio=max_edit_ratio, as_json=as_json)
+    )
+
+
+@report_app.command("roi")
+def report_roi(
+    baseline: Annotated[
+        Path | None, typer.Option(help="Pre-pilot baseline YAML (default: the example data/samples/roi_baseline.yaml).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: <DATA_DIR>/reports/roi).")] = None,
+    since: Annotated[str | None, typer.Option(help="Measure from this ISO date/datetime on.")] = None,
+    until: Annotated[str | None, typer.Option(help="Measure up to this ISO date (inclusive) or datetime.")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (default: all).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """ROI of the pilot: deflection, handle time saved, cost per answer against the baseline, with 95% CIs."""
+    from evals.roi import main as run_roi
+
+    settings = AppSettings.load(data_dir)
+    raise typer.Exit(run_roi(settings, baseline=baseline, out=out, since=since, until=until, tenant=tenant))
+
+
+@flags_app.command("show")
+def flags_show(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's effective flags ('*': the default).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """The effective flags of a tenant, or of every tenant with an entry (and the '*' default)."""
+    from assistant.flags import ALL_TENANTS, FLAG_NAMES, FlagStore
+
+    path = AppSettings.load(data_dir).assistant.resolved_flags_file()
+    store = FlagStore(path)
+    try:
+        store.check()
+        tenants = [tenant] if tenant else sorted({ALL_TENANTS, *store.tenants()})
+        shown = {t: store.get(t) for t in tenants}
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        out = {t: f.model_dump(mode="json") for t, f in shown.items()}
+        typer.echo(json.dumps({"file": str(path), "tenants": out}, ensure_ascii=False))
+        return
+    table = Table(title=f"feature flags ({path})")
+    for column in ("tenant", *FLAG_NAMES, "changed", "by"):
+        table.add_column(column)
+    for t, f in shown.items():
+        switches = ["on" if on else "[red]off[/red]" for on in f.switches().values()]
+        changed = f.updated_at.isoformat(timespec="seconds") if f.updated_at else ""
+        table.add_row(t, *switches, changed, f.updated_by)
+    Console().print(table)
+
+
+@flags_app.command("set")
+def flags_set(
+    assignments: Annotated[
+        list[str], typer.Argument(help="NAME=true|false, e.g. llm_enabled=false widget_enabled=on.")
+    ],
+    tenant: Annotated[str, typer.Option(help="The tenant ('*': the default of every tenant without its own).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Flip switches of one tenant; running APIs and consoles obey them on their next request."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from assistant.flags import FlagStore, parse_assignments
+    from feedback.store import FeedbackStore
+    from ui.flags import change_flags
+
+    try:
+        changes = parse_assignments(assignments)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = AppSettings.load(data_dir)
+    flags = FlagStore(settings.assistant.resolved_flags_file())
+    with FeedbackStore.open(settings.feedback) as store:
+        try:
+            after, changed = change_flags(flags, store, tenant, changes, actor="cli")
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except SQLAlchemyError as exc:
+            typer.echo(
+                f"error: the flags changed in {flags.path}, but the audit log could not be written: {exc}", err=True
+            )
+            raise typer.Exit(1) from None
+    now = ", ".join(f"{k}={'true' if v else 'false'}" for k, v in after.switches().items())
+    typer.echo(f"{tenant}: {now}" + ("" if changed else " (unchanged)"))
+
+
+@rollout_app.command("status")
+def rollout_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """The candidate's stage and, per arm, counts and thumbs-up, escalation and error rates with 95% CIs."""
+    from feedback.store import FeedbackStore
+    from ui.rollout import RolloutFileError, RolloutSettings, gate, require
+
+    settings = AppSettings.load(data_dir)
+    rollout = RolloutSettings(data_dir=settings.feedback.data_dir)
+    try:
+        path, state = require(rollout)
+    except RolloutFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with FeedbackStore.open(settings.feedback) as store:
+        report = gate(store, state, rollout)
+    if as_json:
+        body = {
+            "file": str(path),
+            "state": state.model_dump(mode="json"),
+            "next_stage": state.next_stage(),
+            **report.as_json(),
+        }
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        return
+    from evals.canary import table
+
+    since = state.started_at.isoformat(timespec="seconds") if state.started_at else "the beginning"
+    shadow = f", shadowing {state.shadow_percent}% of control" if state.shadow else ""
+    title = f"rollout {state.name}: {state.percent}% live{shadow} (since {since})"
+    out = Console()
+    out.print(table(report, title))
+    if state.reason:
+        out.print(f"last change by {state.updated_by or '?'}: {state.reason}")
+    nxt = state.next_stage()
+    if nxt is None:
+        out.print("at 100%: nothing left to advance")
+    elif state.percent == 0:
+        out.print(f"`deskpilot rollout advance` would start the canary at {nxt}%")
+    elif report.passed:
+        out.print(f"gate passes: `deskpilot rollout advance` would move to {nxt}%")
+    else:
+        out.print("gate refuses to advance: " + "; ".join(report.problems))
+
+
+@rollout_app.command("advance")
+def rollout_advance(data_dir: DataDir = None) -> None:
+    """Move the candidate to the next stage; refused (exit 1) when it is worse or there is too little data."""
+    from feedback.store import FeedbackStore
+    from ui.rollout import GateRefused, RolloutFileError, RolloutSettings, advance
+
+    settings = AppSettings.load(data_dir)
+    with FeedbackStore.open(settings.feedback) as store:
+        try:
+            done = advance(store, RolloutSettings(data_dir=settings.feedback.data_dir), actor="cli")
+        except (GateRefused, RolloutFileError) as exc:
+            typer.echo(f"refused: {exc}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(
+        f"rollout {done.name}: {done.before}% -> {done.after}% (audited; running doors follow on their next request)"
+    )
+
+
+@rollout_app.command("rollback")
+def rollout_rollback(
+    reason: Annotated[str, typer.Option(help="Why: kept in the rollout file and the audit log.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Send all traffic back to control at once (percentage 0), recording why."""
+    from feedback.store import FeedbackStore
+    from ui.rollout import RolloutFileError, RolloutSettings, rollback
+
+    settings = AppSettings.load(data_dir)
+    with FeedbackStore.open(settings.feedback) as store:
+        try:
+            done = rollback(store, RolloutSettings(data_dir=settings.feedback.data_dir), actor="cli", reason=reason)
+        except (RolloutFileError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"rollout {done.name}: {done.before}% -> 0% (audited): {done.reason}")
+
+
+@eval_app.command("shadow-report")
+def eval_shadow_report(
+    since: Annotated[datetime | None, typer.Option(help="Only shadow answers from this day/time on (UTC).")] = None,
+    variant: Annotated[str | None, typer.Option(help="Only this shadow variant, e.g. shadow:llm-v2.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list on stdout.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Compare shadow answers with the live answers they accompanied: paired deltas with bootstrap CIs."""
+    from datetime import UTC
+
+    from evals.shadow import shadow_report, table
+    from feedback.store import FeedbackStore
+
+    when = since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+    with FeedbackStore.open(AppSettings.load(data_dir).feedback) as store:
+        reports = shadow_report(store, since=when, variant=variant)
+    if as_json:
+        sys.stdout.write(json.dumps([r.as_json() for r in reports], indent=2) + "\n")
+        return
+    if not reports:
+        typer.echo("no shadow answers recorded" + (f" since {when.isoformat()}" if when else ""))
+        return
+    out = Console()
+    for r in reports:
+        out.print(table(r))
+    out.print("[dim]95% bootstrap CIs; * = the difference's interval excludes 0[/dim]")
 
 
 if __name__ == "__main__":  # pragma: no cover

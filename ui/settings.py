@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.settings import AssistantSettings
@@ -10,6 +10,7 @@ from feedback.settings import FeedbackSettings
 from ingest.settings import IngestSettings
 from retrieval.settings import RetrievalSettings
 from ui.api.settings import ApiSettings
+from ui.observability import ObservabilitySettings
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class AppSettings:
     assistant: AssistantSettings
     feedback: FeedbackSettings
     api: ApiSettings
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
+    """Tracing, logs, LLM prices: read from the environment like the others (no data dir)."""
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> AppSettings:

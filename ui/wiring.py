@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.budget import UsageLedger
+from assistant.flags import FlagStore
 from assistant.service import AnswerService, LlmChain
 from ingest.parallel import process_documents
 from ingest.pipeline import IngestPipeline, ProcessedDocument, collect
@@ -45,6 +47,10 @@ class Retrieval:
             settings.retrieval.embedding_batch_size,
         )
         self.manifest = Manifest(engine, settings.retrieval.collection)
+        # One flag store and one usage ledger per process, shared by every answer service built here
+        # (the API's and the console's), so a switch and a budget mean the same to all of them.
+        self.flags = FlagStore(settings.assistant.resolved_flags_file())
+        self.usage = UsageLedger()
         self._index: VectorIndex | None = None
         self._redactor: Redactor | None = None
 
@@ -90,6 +96,9 @@ class Retrieval:
             index_version=self.manifest.version,
             redact=self.redact,
             llm=llm if llm is not None else configured_llm(self.settings),
+            cheap_llm=configured_cheap_llm(self.settings),
+            flags=self.flags,
+            usage=self.usage,
         )
 
     def close(self) -> None:
@@ -113,6 +122,21 @@ def configured_llm(settings: AppSettings) -> LlmChain | None:
     from assistant.llm import build_llm_chain
 
     return build_llm_chain(a)
+
+
+def configured_cheap_llm(settings: AppSettings) -> LlmChain | None:
+    """The cheap model's chain for budget downgrades when DESKPILOT_LLM_CHEAP_MODEL is set (on
+    DESKPILOT_LLM_CHEAP_BASE_URL, else the primary endpoint), else None."""
+    a = settings.assistant
+    base_url = a.llm_cheap_base_url or (a.llm_base_url if a.llm_kind == "openai_like" else "")
+    if not (a.llm_cheap_model and base_url):
+        return None
+    from assistant.llm import LlmGenerator
+    from assistant.resilience import ResilientGenerator
+
+    hint = "DESKPILOT_LLM_CHEAP_BASE_URL / DESKPILOT_LLM_CHEAP_MODEL"
+    cheap = LlmGenerator.openai_like(a, base_url=base_url, model=a.llm_cheap_model, setting_hint=hint)
+    return ResilientGenerator([cheap], a)
 
 
 def ingest_paths(

@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Protocol
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
@@ -21,6 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.records import Answer, Question
+from assistant.routing import BUDGET_CAUSES, parse_route
 from assistant.service import AnswerService
 from ui.api.auth import AuthError, KeyLookup, OidcVerifier, Principal, authenticate
 from ui.api.ratelimit import RateLimiter
@@ -35,6 +36,12 @@ from ui.api.schemas import (
     InteractionPage,
 )
 from ui.api.settings import ApiSettings
+from ui.metrics import ServiceCollector
+from ui.observability import ObservabilitySettings
+from ui.tracing import NO_TRACER, Tracer, activate, stepwise
+
+if TYPE_CHECKING:
+    from ui.canary import Arm, Canary
 
 log = logging.getLogger("deskpilot.api")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -44,8 +51,21 @@ WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
 class Recorder(Protocol):
     """Where the API writes interactions, votes, edits and escalations (the feedback store)."""
 
-    def interaction(self, answer: Answer, principal: Principal, channel: str, request_id: str) -> tuple[str, str]:
-        """Record an answer; returns (interaction id, "stored" | "spooled")."""
+    def interaction(
+        self,
+        answer: Answer,
+        principal: Principal,
+        channel: str,
+        request_id: str,
+        variant: str = "",
+        shadow_of: str | None = None,
+        *,
+        trace_id: str = "",
+        cost_usd: float = 0.0,
+    ) -> tuple[str, str]:
+        """Record an answer (``variant``: its rollout arm; ``shadow_of``: the live interaction a shadow
+        answer accompanied; ``trace_id``: its trace, the request id when untraced); returns (interaction id,
+        "stored" | "spooled")."""
         ...
 
     def feedback(self, body: FeedbackRequest, principal: Principal) -> tuple[str, str]: ...
@@ -89,6 +109,12 @@ class Metrics:
     stage: Histogram
     answers: Counter
     escalations: Counter
+    routes: Counter
+    budget_downgrades: Counter
+    cache: Counter
+    abstentions: Counter
+    tokens: Counter
+    cost: Counter
 
     @classmethod
     def create(cls) -> "Metrics":
@@ -103,7 +129,29 @@ class Metrics:
                 "deskpilot_answers_total", "Answers", ["channel", "generator", "abstained", "cached"], registry=r
             ),
             escalations=Counter("deskpilot_escalations_total", "Escalations", ["queue"], registry=r),
+            routes=Counter("deskpilot_llm_routes_total", "Routing of LLM answers", ["tier", "cause"], registry=r),
+            budget_downgrades=Counter(
+                "deskpilot_budget_downgrades_total", "Answers downgraded for a budget", ["tenant", "to"], registry=r
+            ),
+            cache=Counter("deskpilot_answer_cache_total", "Answers served from the cache", ["result"], registry=r),
+            abstentions=Counter("deskpilot_abstentions_total", "Answers that abstained", ["channel"], registry=r),
+            tokens=Counter("deskpilot_llm_tokens_total", "LLM tokens spent", ["model", "kind"], registry=r),
+            cost=Counter("deskpilot_llm_cost_usd_total", "LLM cost (priced models only)", ["model"], registry=r),
         )
+
+    def observe_answer(self, answer: Answer, channel: str, cost_usd: float | None) -> None:
+        """Count a served answer: cache hit or miss, abstention, and the LLM tokens and cost it spent (a cached
+        answer spent none)."""
+        self.cache.labels("hit" if answer.cached else "miss").inc()
+        if answer.abstained:
+            self.abstentions.labels(channel).inc()
+        if answer.cached or not (answer.prompt_tokens or answer.completion_tokens):
+            return
+        model = answer.model or answer.generator
+        self.tokens.labels(model, "prompt").inc(answer.prompt_tokens)
+        self.tokens.labels(model, "completion").inc(answer.completion_tokens)
+        if cost_usd:
+            self.cost.labels(model).inc(cost_usd)
 
 
 class RequestIdFilter(logging.Filter):
@@ -121,10 +169,15 @@ def create_app(
     settings: ApiSettings,
     ready: Callable[[], bool] = lambda: True,
     demo_keys: dict[str, str] | None = None,
+    rollout: "Canary | None" = None,
+    tracer: Tracer = NO_TRACER,
+    observability: ObservabilitySettings | None = None,
 ) -> FastAPI:
     """The API over an answer service and a feedback recorder."""
     app = FastAPI(title="deskpilot", version="1", docs_url="/docs", redoc_url=None)
     metrics = Metrics.create()
+    metrics.registry.register(ServiceCollector(service))
+    prices = observability or ObservabilitySettings()
     oidc = OidcVerifier(settings) if settings.oidc_enabled() else None
     per_key, per_client = RateLimiter(settings.rate_limit_per_key), RateLimiter(settings.rate_limit_per_client)
     # The embedded index and the models are shared by every request; the engine is not built for
@@ -162,8 +215,10 @@ def create_app(
             log.exception("unhandled error on %s", route)
             response = problem(500, "internal error; quote the request id when you report it")
         response.headers["X-Request-ID"] = rid
-        metrics.requests.labels(route, str(response.status_code)).inc()
-        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        # The route's template, not the path: /widget/{name} is one series, and unknown paths cannot add any.
+        template = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(template, str(response.status_code)).inc()
+        metrics.latency.labels(template).observe(time.perf_counter() - started)
         request_id_var.reset(token)
         return response
 
@@ -199,6 +254,8 @@ def create_app(
                     f"origin {origin} is not allowed for tenant {principal.tenant}; "
                     "add it to DESKPILOT_CORS_ORIGINS for this tenant",
                 )
+            if principal.role == Role.widget and not service.flags.get(principal.tenant).widget_enabled:
+                raise _WidgetOff(principal.tenant)
             client = _client_address(request, settings.trust_proxy_headers)
             for limiter, key in ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}")):
                 wait = limiter.take(key)
@@ -207,6 +264,13 @@ def create_app(
             return principal
 
         return dependency
+
+    @app.exception_handler(_WidgetOff)
+    async def _widget_off(_: Request, exc: _WidgetOff) -> JSONResponse:
+        # "code" lets the widget tell this from an outage: it says so once and then hides itself.
+        detail = f"the help widget of tenant {exc.tenant} is switched off (flag widget_enabled)"
+        body = {"detail": detail, "code": "widget_disabled", "request_id": request_id_var.get()}
+        return JSONResponse(body, status_code=503)
 
     @app.exception_handler(_RateLimited)
     async def _rate(_: Request, exc: _RateLimited) -> JSONResponse:
@@ -230,11 +294,42 @@ def create_app(
     async def _too_long(_: Request, exc: _TooLong) -> JSONResponse:
         return problem(422, f"question: at most {exc.limit} characters")
 
-    def answered(answer: Answer, principal: Principal, channel: str, rid: str) -> AnswerResponse:
+    def arm(question: Question, principal: Principal, rid: str) -> "Arm | None":
+        """The rollout arm of this request (None without a rollout: the service answers, variant unrecorded)."""
+        if rollout is None:
+            return None
+        return rollout.route(tenant=question.tenant, actor=principal.subject, request_id=rid)
+
+    def cost_of(answer: Answer) -> float | None:
+        return prices.cost_usd(answer.model, answer.prompt_tokens, answer.completion_tokens)
+
+    def answered(
+        answer: Answer,
+        principal: Principal,
+        channel: str,
+        rid: str,
+        served: "Arm | None" = None,
+        trace_id: str = "",
+    ) -> AnswerResponse:
         for stage, ms in answer.timings_ms.items():
             metrics.stage.labels(stage).observe(ms / 1000)
         metrics.answers.labels(channel, answer.generator, str(answer.abstained), str(answer.cached)).inc()
-        interaction_id, _ = recorder.interaction(answer, principal, channel, rid)
+        cost = None if answer.cached else cost_of(answer)
+        metrics.observe_answer(answer, channel, cost)
+        tier, cause = parse_route(answer.route)
+        if tier and not answer.cached:
+            metrics.routes.labels(tier, cause).inc()
+            if cause in BUDGET_CAUSES:
+                metrics.budget_downgrades.labels(principal.tenant, tier).inc()
+        interaction_id, _ = recorder.interaction(
+            answer,
+            principal,
+            channel,
+            rid,
+            served.variant if served else "",
+            trace_id=trace_id or rid,
+            cost_usd=cost or 0.0,
+        )
         payload = answer.as_json()
         return AnswerResponse(
             **payload,
@@ -243,13 +338,29 @@ def create_app(
             escalation_reason=answer.escalation_reason,
         )
 
+    def shadowed(question: Question, principal: Principal, rid: str, served: "Arm | None", live_id: str) -> None:
+        """Queue the rollout candidate's shadow answer, recorded beside the live one; never seen by the caller."""
+        if rollout is None or served is None:
+            return
+
+        def record(shadow: Answer, variant: str) -> object:
+            return recorder.interaction(shadow, principal, question.channel, rid, variant, shadow_of=live_id)
+
+        rollout.shadow(question, served, actor=principal.subject, request_id=rid, record=record)
+
     @app.post("/v1/answer", response_model=AnswerResponse, responses={401: {}, 403: {}, 413: {}, 422: {}, 429: {}})
     def answer(body: AnswerRequest, principal: Annotated[Principal, Depends(caller(Action.answer))]) -> AnswerResponse:
         """Answer a question from the caller's tenant's help center."""
         question = question_of(body, principal)
+        rid = request_id_var.get()
         with answer_lock:
-            result = service.answer(question)
-        return answered(result, principal, question.channel, request_id_var.get())
+            served = arm(question, principal, rid)
+            with tracer.answer(question, request_id=rid, actor=principal.subject) as trace, activate(trace):
+                result = (served.service if served else service).answer(question)
+                trace.finish(result, cost_of(result))
+        final = answered(result, principal, question.channel, rid, served, trace.trace_id)
+        shadowed(question, principal, request_id_var.get(), served, final.interaction_id)
+        return final
 
     @app.post("/v1/answer/stream", responses={401: {}, 403: {}, 422: {}, 429: {}})
     async def answer_stream(
@@ -261,12 +372,15 @@ def create_app(
 
         def events() -> Iterator[dict[str, str]]:
             # Runs after the middleware has returned, one step per worker thread: the request id is passed in.
-            with answer_lock:
-                for event in service.stream(question):
+            with answer_lock, tracer.answer(question, request_id=rid, actor=principal.subject) as trace:
+                served = arm(question, principal, rid)
+                for event in stepwise(trace, (served.service if served else service).stream(question)):
                     if event.answer is None:
                         yield {"event": "sentence", "data": json.dumps({"text": event.sentence})}
                     else:
-                        final = answered(event.answer, principal, question.channel, rid)
+                        trace.finish(event.answer, cost_of(event.answer))
+                        final = answered(event.answer, principal, question.channel, rid, served, trace.trace_id)
+                        shadowed(question, principal, rid, served, final.interaction_id)
                         yield {"event": "answer", "data": final.model_dump_json()}
 
         async def stream() -> AsyncIterator[dict[str, str]]:
@@ -362,12 +476,18 @@ def create_app(
 
     app.state.metrics = metrics
     app.state.service = service
+    app.state.rollout = rollout
     return app
 
 
 class _RateLimited(Exception):
     def __init__(self, wait: float) -> None:
         self.wait = wait
+
+
+class _WidgetOff(Exception):
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
 
 
 class _TooLong(Exception):

@@ -30,14 +30,28 @@ class StoreRecorder:
     def __init__(self, store: FeedbackStore, writer: DurableWriter) -> None:
         self.store, self.writer = store, writer
 
-    def interaction(self, answer: Answer, principal: Principal, channel: str, request_id: str) -> tuple[str, str]:
+    def interaction(
+        self,
+        answer: Answer,
+        principal: Principal,
+        channel: str,
+        request_id: str,
+        variant: str = "",
+        shadow_of: str | None = None,
+        *,
+        trace_id: str = "",
+        cost_usd: float = 0.0,
+    ) -> tuple[str, str]:
         """Record an answer; a customer still gets the answer when even the spool fails (logged)."""
         record = InteractionIn.from_answer(
             answer,
             tenant=principal.tenant,
             channel=channel,  # type: ignore[arg-type]
             actor=principal.subject,
-            trace_id=request_id,
+            trace_id=trace_id or request_id,
+            cost_usd=cost_usd,
+            variant=variant,
+            shadow_of=UUID(shadow_of) if shadow_of else None,
         )
         try:
             return str(record.id), self.writer.write(record).status

@@ -34,6 +34,7 @@
         invalid: "We couldn't process that. Please rephrase and try again.",
         server: "Something went wrong on our side. Please try again.",
         empty: "Please type a question first.", pick: "Pick at least one reason, or write a comment.",
+        off: "The help assistant is switched off right now. Please contact support another way.",
       },
       footer: "Answers come from our help center articles.",
     },
@@ -62,6 +63,7 @@
         invalid: "Das konnten wir nicht verarbeiten. Bitte formulieren Sie anders.",
         server: "Bei uns ist etwas schiefgelaufen. Bitte erneut versuchen.",
         empty: "Bitte geben Sie zuerst eine Frage ein.", pick: "Wählen Sie einen Grund oder schreiben Sie einen Kommentar.",
+        off: "Der Hilfe-Assistent ist gerade abgeschaltet. Bitte kontaktieren Sie den Support auf anderem Weg.",
       },
       footer: "Die Antworten stammen aus unseren Hilfe-Artikeln.",
     },
@@ -182,6 +184,7 @@
   });
 
   function open() {
+    if (off) return;
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     question.focus();
@@ -189,7 +192,17 @@
   function close() {
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
+    if (off) { host.remove(); return; }
     launcher.focus();
+  }
+  // The tenant switched the widget off (flag widget_enabled): say so in the open panel, then go away for good.
+  var off = false;
+  function switchOff() {
+    off = true;
+    launcher.hidden = true;
+    question.disabled = true;
+    askBtn.disabled = true;
+    if (panel.hidden) host.remove();
   }
   // Progress and errors show in the live region; confirmations are only announced (they show in place).
   function say(text, kind) {
@@ -211,6 +224,7 @@
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (json) {
         if (r.ok) return json;
+        if (r.status === 503 && json && json.code === "widget_disabled") { switchOff(); throw new Error(t.err.off); }
         var msg = t.err.server;
         if (r.status === 401 || r.status === 403) msg = t.err.auth;
         else if (r.status === 429) msg = t.err.rate.replace("{s}", parseInt(r.headers.get("Retry-After"), 10) || 5);
@@ -223,7 +237,7 @@
   }
 
   function ask(text) {
-    if (busy) return;
+    if (busy || off) return;
     var q = (text != null ? String(text) : question.value).trim();
     if (!q) { say(t.err.empty, "err"); question.focus(); return; }
     busy = true;
@@ -242,7 +256,7 @@
       say(err.message, "err");
     }).finally(function () {
       busy = false;
-      askBtn.disabled = false;
+      askBtn.disabled = off;
       result.removeAttribute("aria-busy");
     });
   }

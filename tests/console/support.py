@@ -1,0 +1,51 @@
+"""Helpers of the console tests: the configured users and signing in through the real form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from feedback.store import FeedbackStore
+from ui.console import ENTRY
+from ui.console.resources import Services
+
+PASSWORD = "correct horse battery"
+USERS = {
+    "ava": {"role": "agent", "tenant": "ledgerly", "name": "Ava"},
+    "nora": {"role": "analyst", "tenant": "*", "name": "Nora"},
+    "lena": {"role": "analyst", "tenant": "ledgerly", "name": "Lena"},
+    "sam": {"role": "admin", "tenant": "*", "name": "Sam"},
+    "wendy": {"role": "widget", "tenant": "ledgerly", "name": "Widget key"},
+}
+TIMEOUT = 120
+
+
+@dataclass
+class Console:
+    """The hosted services and where their state lives."""
+
+    services: Services
+    data_dir: Path
+
+    @property
+    def store(self) -> FeedbackStore:
+        """The feedback store the console writes to."""
+        return self.services.store
+
+    @property
+    def db(self) -> Path:
+        """The SQLite file of the feedback store (for plain SQL)."""
+        return self.data_dir / "feedback.db"
+
+
+def login(username: str, password: str = PASSWORD) -> AppTest:
+    """The console after signing in as ``username`` (through the real sign-in form)."""
+    at = AppTest.from_file(str(ENTRY), default_timeout=TIMEOUT)
+    at.run()
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button(key="login_submit").click().run()
+    assert not at.exception, at.exception
+    return at

@@ -1,0 +1,203 @@
+"""The running console in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+`streamlit run ui/console/app.py` is started as a subprocess over its own copy of the indexed samples,
+with the documented demo users. An agent signs in and handles a ticket end to end, from the keyboard
+where a keyboard user would (sign-in, send with Ctrl+Enter, escalate with Alt+X); the rows must land in
+the feedback store. Screenshots are kept in ``artifacts/console/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from feedback.settings import FeedbackSettings
+from feedback.store import FeedbackStore
+from ui.console import ENTRY, demo
+from ui.console.settings import DEMO_PASSWORD
+from ui.settings import AppSettings
+from ui.wiring import Retrieval
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = REPO / "artifacts" / "console"
+SLOW_MS = 180_000  # the first page after sign-in loads the models
+STEP_MS = 30_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def console_url(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`streamlit run ui/console/app.py` on a free port over a copy of the indexed samples."""
+    state = tmp_path_factory.mktemp("console-browser") / "state"
+    shutil.copytree(sample_state, state)
+    settings = AppSettings.load(state)
+    with Retrieval(settings) as retrieval, FeedbackStore.open(settings.feedback) as store:
+        demo.seed(settings, days=7, per_day=2, retrieval=retrieval, store=store)  # a dashboard worth a look
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")}
+    env["DESKPILOT_DATA_DIR"] = str(state)
+    log = (state.parent / "streamlit.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ENTRY), "--server.headless", "true", "--server.port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start; see {log.name}")
+            time.sleep(0.3)
+        yield url, state
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module (never a downloaded browser)."""
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; uncaught JavaScript errors fail the test."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(STEP_MS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def shot(page: Page, name: str, show: Locator | None = None) -> None:
+    """Save a screenshot of the viewport, scrolled so that ``show`` is on it."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if show is not None:
+        show.scroll_into_view_if_needed()
+    page.wait_for_timeout(400)  # let the last rerun paint
+    page.screenshot(path=ARTIFACTS / f"{name}.png")
+
+
+def sign_in_from_the_keyboard(page: Page, url: str, username: str) -> None:
+    page.goto(url)
+    page.get_by_label("Username").focus()
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+
+
+def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], page: Page) -> None:
+    url, state = console_url
+    page.goto(url)
+    expect(page.get_by_label("Username")).to_be_visible()
+    shot(page, "01-sign-in")
+    sign_in_from_the_keyboard(page, url, "ava")
+    expect(page.get_by_text("Pick a ticket from the inbox")).to_be_visible(timeout=SLOW_MS)
+    shot(page, "02-inbox")
+
+    search = page.get_by_placeholder("Search tickets")
+    search.fill("charged twice")
+    search.press("Enter")
+    expect(page.locator(".st-key-inbox_ticket").get_by_role("radio")).to_have_count(1)
+    search.press("Tab")  # into the ticket list
+    page.keyboard.press("Space")
+    expect(page.locator(".dp-subject")).to_contain_text("CHARGED TWICE", timeout=STEP_MS)
+    expect(page.locator("a.dp-cite").first).to_be_visible(timeout=STEP_MS)
+    expect(page.locator(".dp-source mark").first).to_be_visible()
+    expect(page.locator(".dp-conf")).to_contain_text("confidence")
+    shot(page, "03-draft")
+
+    reply = page.get_by_label("Reply to send")
+    reply.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\n\nP.S. I have refunded the second charge today.")
+    page.keyboard.press("Control+Enter")
+    sent = page.get_by_test_id("stMainBlockContainer").get_by_text("Reply sent.")
+    expect(sent).to_be_visible()
+    shot(page, "04-sent", sent)
+
+    page.locator("[data-testid=stButtonGroup] button", has_text="Not helpful").click()
+    page.locator("[data-testid=stButtonGroup] button", has_text="missing info").click()
+    comment = page.get_by_label("Comment")
+    comment.fill("Misses the $1 authorization")
+    comment.press("Enter")  # submits the feedback form
+    main = page.get_by_test_id("stMainBlockContainer")
+    expect(main.get_by_text("Feedback saved: not helpful (missing info)")).to_be_visible()
+
+    page.keyboard.press("Alt+X")
+    escalated = main.get_by_text("Escalated to tier2")
+    expect(escalated).to_be_visible()
+    shot(page, "05-voted-and-escalated", escalated)
+
+    with FeedbackStore.open(FeedbackSettings(data_dir=state)) as store:
+        mine = [i for i in store.list_interactions("ledgerly", channel="agent").items if i.actor == "console:ava"]
+        assert len(mine) == 1
+        interaction = mine[0]
+        assert "4111" not in interaction.question and "<CREDIT_CARD>" in interaction.question
+        edits = store.list_edits("ledgerly", interaction_id=interaction.id).items
+        assert len(edits) == 1 and edits[0].sent.endswith("P.S. I have refunded the second charge today.")
+        votes = store.list_feedback("ledgerly", interaction_id=interaction.id).items
+        assert [(v.thumbs, v.reason_codes, v.comment) for v in votes] == [
+            ("down", ("missing_info",), "Misses the $1 authorization")
+        ]
+        escalations = [e for e in store.list_escalations("ledgerly").items if e.actor == "console:ava"]
+        assert [(e.interaction_id, e.queue) for e in escalations] == [(interaction.id, "tier2")]
+
+
+def test_analyst_dashboard_in_the_browser(console_url: tuple[str, Path], page: Page) -> None:
+    url, state = console_url
+    with FeedbackStore.open(FeedbackSettings(data_dir=state)) as store:
+        answers = store.counts(None).interactions
+    sign_in_from_the_keyboard(page, url, "nora")
+    expect(page.get_by_text("Thumbs-up rate", exact=True)).to_be_visible(timeout=SLOW_MS)
+    expect(page.locator("[data-testid=stMetricValue]").first).to_have_text(str(answers), timeout=STEP_MS)
+    shot(page, "06-dashboard")
+    page.get_by_role("tab", name="Content gaps").click()
+    expect(page.get_by_text("grouped by meaning")).to_be_visible()
+    shot(page, "07-content-gaps", page.get_by_text("grouped by meaning"))

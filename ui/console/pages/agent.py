@@ -1,0 +1,494 @@
+"""Agent page: the inbox, a cited draft for the selected ticket, its sources, and send / vote / escalate."""
+
+from __future__ import annotations
+
+import html
+import re
+import uuid
+from dataclasses import dataclass, replace
+
+import streamlit as st
+
+from assistant.records import Answer, Question
+from feedback.records import REASON_CODES, EditIn, EscalationIn, FeedbackIn, InteractionIn
+from feedback.spool import SpoolUnavailable
+from retrieval.records import Hit
+from ui.api.roles import Role
+from ui.console import auth, view
+from ui.console.resources import Services, services
+from ui.console.tickets import ESCALATION_REASONS, QUEUES, Ticket, age, question_text
+from ui.tracing import activate
+
+STATUS_ICONS = {"open": ":material/mail:", "sent": ":material/done_all:", "escalated": ":material/call_split:"}
+REASON_LABELS = {code: code.replace("_", " ") for code in REASON_CODES}
+SHORTCUTS = (
+    ("Ctrl+Enter", "send the reply"),
+    ("Alt+G", "regenerate the draft"),
+    ("Alt+X", "escalate"),
+    ("Alt+J / Alt+K", "next / previous ticket"),
+)
+
+
+@dataclass(frozen=True)
+class DraftState:
+    """The draft shown for one ticket in this session, and what the agent did with it."""
+
+    answer: Answer
+    interaction_id: uuid.UUID
+    question: str
+    version: int = 1
+    sent: str | None = None
+    vote: str | None = None
+    escalated: str | None = None
+
+
+def _stored(svc: Services, record: InteractionIn | EditIn | FeedbackIn | EscalationIn) -> bool:
+    """Write through the durable writer (spooled while the database is down); False, with an error shown, if
+    even the spool cannot take it."""
+    try:
+        outcome = svc.writer.write(record)
+    except SpoolUnavailable as exc:
+        st.error(f"Not saved: the feedback database is down and the local spool is unavailable ({exc}).")
+        return False
+    if outcome.status == "spooled":
+        st.toast("The feedback database is unreachable: saved to the local spool, stored when it is back.")
+    return True
+
+
+def _drafts() -> dict[str, DraftState]:
+    drafts: dict[str, DraftState] = st.session_state.setdefault("drafts", {})
+    return drafts
+
+
+def _make_draft(svc: Services, identity: auth.Identity, ticket: Ticket, regenerate: bool = False) -> DraftState:
+    """Ask the assistant about the ticket's redacted text, record the interaction, remember the draft."""
+    options = st.session_state.get(f"options:{ticket.ticket_id}", {})
+    focus = str(options.get("focus", "")).strip()
+    question = svc.retrieval.redact(focus) if focus else question_text(ticket, svc.retrieval.redact)
+    locale = options.get("locale", ticket.locale)
+    asked = Question(
+        text=question,
+        tenant=ticket.tenant,
+        channel="agent",
+        products=tuple(options.get("products", ())),
+        locale=None if locale == "any" else locale,
+        generator=options.get("generator"),
+    )
+    # The trace id is the request id when traced (Langfuse keys set), so a vote on this draft scores its trace.
+    request_id = uuid.uuid4().hex
+    # A canary candidate drafts for the agents in its cohort, exactly as the API routes their requests.
+    arm = svc.arm(tenant=ticket.tenant, actor=identity.actor, request_id=request_id, regenerate=regenerate)
+    with svc.tracer.answer(asked, request_id=request_id, actor=identity.actor) as trace, activate(trace):
+        answer = arm.service.answer(asked)
+        trace.finish(answer)
+    record = InteractionIn.from_answer(
+        answer,
+        tenant=ticket.tenant,
+        channel="agent",
+        actor=identity.actor,
+        trace_id=trace.trace_id or request_id,
+        variant=arm.variant,
+    )
+    _stored(svc, record)  # the draft is still shown when it could not be recorded
+    svc.tickets.update(ticket.ticket_id, interaction_id=str(record.id))
+    previous = _drafts().get(ticket.ticket_id)
+    state = DraftState(answer, record.id, question, version=previous.version + 1 if previous else 1)
+    _drafts()[ticket.ticket_id] = state
+    return state
+
+
+def _short(text: str, limit: int = 38) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _move(ids: list[str], step: int) -> None:
+    """Select the ticket ``step`` places away in the inbox list (a button callback)."""
+    if not ids:
+        return
+    current = st.session_state.get("inbox_ticket")
+    index = ids.index(current) if current in ids else (-1 if step > 0 else 0)
+    st.session_state["inbox_ticket"] = ids[(index + step) % len(ids)]
+
+
+def inbox(svc: Services, identity: auth.Identity) -> Ticket | None:
+    """The ticket list with its filter and search; returns the selected ticket."""
+    tenants = identity.tenants(svc.tenants())
+    st.subheader("Inbox", anchor=False)
+    st.session_state.setdefault("inbox_status", "open")
+    status = st.segmented_control(
+        "Show",
+        ["open", "sent", "escalated", "all"],
+        format_func=str.capitalize,
+        key="inbox_status",
+        label_visibility="collapsed",
+        width="stretch",
+    )
+    query = st.text_input(
+        "Search tickets",
+        key="inbox_search",
+        placeholder="Search tickets",
+        label_visibility="collapsed",
+        icon=":material/search:",
+    )
+    everything = svc.tickets.list(tenants)
+    selected = st.session_state.get("inbox_ticket")
+    words = (query or "").lower().split()
+    # The open ticket stays listed after it was sent or escalated, so the agent can still vote on it.
+    visible = [
+        t
+        for t in everything
+        if (status in (None, "all") or t.status == status or t.ticket_id == selected)
+        and all(w in f"{t.ticket_id} {t.subject} {t.customer_name} {t.body}".lower() for w in words)
+    ]
+    if status == "open":  # the queue: longest waiting first
+        visible.sort(key=lambda t: (t.received_at, t.ticket_id))
+    counts = {s: sum(1 for t in everything if t.status == s) for s in ("open", "sent", "escalated")}
+    st.caption(f"{counts['open']} open · {counts['sent']} sent · {counts['escalated']} escalated")
+    if not visible:
+        st.info("No tickets match.")
+        return None
+    ids = [t.ticket_id for t in visible]
+    by_id = {t.ticket_id: t for t in visible}
+    if st.session_state.get("inbox_ticket") not in by_id:
+        st.session_state["inbox_ticket"] = None  # nothing is drafted until the agent opens a ticket
+    with st.container(height=600, border=False):
+        chosen = st.radio(
+            "Tickets",
+            ids,
+            index=None,
+            key="inbox_ticket",
+            format_func=lambda i: f"**{i}** · {_short(by_id[i].subject)}",
+            captions=[
+                f"{t.status} · {t.customer_name or 'unknown sender'} · {t.tenant} · {age(t.received_at)}"
+                for t in visible
+            ],
+            label_visibility="collapsed",
+        )
+    with st.container(horizontal=True):
+        st.button(
+            "Previous",
+            key="prev_ticket",
+            on_click=_move,
+            args=(ids, -1),
+            shortcut="Alt+K",
+            icon=":material/arrow_upward:",
+        )
+        st.button(
+            "Next", key="next_ticket", on_click=_move, args=(ids, 1), shortcut="Alt+J", icon=":material/arrow_downward:"
+        )
+    _paste_box(svc, tenants)
+    return by_id.get(str(chosen)) if chosen else None
+
+
+def _add_ticket(svc: Services, tenants: list[str]) -> None:
+    """Add the pasted ticket and select it (the paste form's callback)."""
+    body = str(st.session_state.get("paste_body") or "")
+    if not body.strip():
+        st.session_state["paste_error"] = "Paste the customer's message first."
+        return
+    tenant = str(st.session_state.get("paste_tenant") or tenants[0])
+    ticket = svc.tickets.add(
+        tenant,
+        body,
+        subject=str(st.session_state.get("paste_subject") or ""),
+        customer_name=str(st.session_state.get("paste_customer") or ""),
+    )
+    st.session_state["inbox_ticket"] = ticket.ticket_id
+    st.session_state["inbox_status"] = "open"
+    st.session_state["inbox_search"] = ""
+
+
+def _paste_box(svc: Services, tenants: list[str]) -> None:
+    with st.expander("Paste a new ticket", icon=":material/add:"):
+        with st.form("paste_ticket", clear_on_submit=True, border=False):
+            if len(tenants) > 1:
+                st.selectbox("Tenant", tenants, key="paste_tenant")
+            st.text_input("Subject", key="paste_subject")
+            st.text_input("Customer name", key="paste_customer")
+            st.text_area("Message", key="paste_body", height=140, placeholder="Paste the customer's message")
+            st.form_submit_button(
+                "Add to inbox", key="paste_submit", icon=":material/inbox:", on_click=_add_ticket, args=(svc, tenants)
+            )
+        error = st.session_state.pop("paste_error", None)
+        if error:
+            st.error(error)
+
+
+def ticket_header(ticket: Ticket) -> None:
+    """Subject, sender, channel and status."""
+    st.html(f'<div class="dp-subject">{html.escape(ticket.subject or ticket.ticket_id)}</div>')
+    sender = ticket.customer_name or "unknown sender"
+    if ticket.customer_email:
+        sender += f" <{ticket.customer_email}>"
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.badge(ticket.status, icon=STATUS_ICONS[ticket.status], color="gray" if ticket.status == "open" else "blue")
+        st.caption(
+            f"{ticket.ticket_id} · {sender} · {ticket.channel.replace('_', ' ')} · {ticket.tenant} · "
+            f"{ticket.locale} · received {ticket.received_at:%Y-%m-%d %H:%M} ({age(ticket.received_at)} ago)"
+        )
+    with st.container(height=180, border=True):
+        st.html(view.prose(ticket.body))
+
+
+def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
+    """The cited draft, the editable reply and the actions on it."""
+    answer = state.answer
+    st.markdown("**Draft reply**")
+    st.html(view.confidence(answer.confidence, answer.abstained))
+    if answer.fallback_reason:
+        st.caption(f"Fell back to the extractive draft: {answer.fallback_reason}")
+    if any(f.startswith(("question:", "source_dropped")) for f in answer.flags):
+        st.warning(
+            "The guardrails removed suspicious text (instructions aimed at the assistant) from the ticket or a source.",
+            icon=":material/shield:",
+        )
+    if not answer.abstained:
+        with st.container(border=True, height=230):
+            st.html(view.draft(answer.text, answer.citations))
+    else:
+        st.info(
+            f"No draft: {answer.escalation_reason}. Write the reply yourself, or escalate.", icon=":material/edit_note:"
+        )
+    reply_key = f"reply:{ticket.ticket_id}:{state.version}"
+    st.text_area(
+        "Reply to send (edit freely; `[n]` marks a citation)",
+        value="" if answer.abstained else answer.text,
+        key=reply_key,
+        height=200,
+    )
+    with st.container(horizontal=True):
+        send = st.button(
+            "Send",
+            type="primary",
+            key="send",
+            shortcut="Ctrl+Enter",
+            icon=":material/send:",
+            disabled=state.sent is not None,
+        )
+        regenerate = st.button("Regenerate", key="regenerate", shortcut="Alt+G", icon=":material/refresh:")
+    if send:
+        _send(svc, identity, ticket, state, str(st.session_state.get(reply_key) or ""))
+    if regenerate:
+        with st.spinner("Drafting again…"):
+            _make_draft(svc, identity, ticket, regenerate=True)
+        st.rerun()
+    if state.sent is not None:
+        st.success("Reply sent. The text you sent and your edits are stored.", icon=":material/done_all:")
+    _draft_options(svc, ticket)
+    left, right = st.columns(2, gap="medium")
+    with left:
+        _vote_form(svc, identity, ticket, state)
+    with right:
+        _escalate_form(svc, identity, ticket, state)
+
+
+def _send(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState, text: str) -> None:
+    if not text.strip():
+        st.error("The reply is empty: write one, or escalate the ticket.")
+        return
+    edit = EditIn(
+        tenant=ticket.tenant,
+        interaction_id=state.interaction_id,
+        draft="" if state.answer.abstained else state.answer.text,
+        sent=text,
+        editor=identity.actor,
+    )
+    if not _stored(svc, edit):
+        return
+    svc.tickets.update(ticket.ticket_id, status="sent", sent_text=text, handled_by=identity.username)
+    _drafts()[ticket.ticket_id] = replace(state, sent=text)
+    st.toast(f"Reply to {ticket.ticket_id} sent", icon=":material/send:")
+    st.rerun()
+
+
+def _draft_options(svc: Services, ticket: Ticket) -> None:
+    with st.expander("Draft options (then Regenerate)", icon=":material/tune:"):
+        key = f"options:{ticket.ticket_id}"
+        options = dict(st.session_state.get(key, {}))
+        stats = svc.index_stats()
+        options["focus"] = st.text_input(
+            "Focus on one question",
+            value=options.get("focus", ""),
+            key=f"opt_focus:{ticket.ticket_id}",
+            placeholder="e.g. why was I charged $1 after updating my card?",
+            help="Ask about one part of the ticket instead of the whole message (redacted like the ticket).",
+        )
+        locales = ["any", *sorted(loc for loc in stats.by_locale if loc)]
+        current = options.get("locale", ticket.locale)
+        options["locale"] = st.selectbox(
+            "Articles in locale",
+            locales,
+            index=locales.index(current) if current in locales else 0,
+            key=f"opt_locale:{ticket.ticket_id}",
+        )
+        options["products"] = st.multiselect(
+            "Only these products",
+            sorted(p for p in stats.by_product if p),
+            default=options.get("products", []),
+            key=f"opt_products:{ticket.ticket_id}",
+        )
+        if svc.fresh.llm is not None:
+            options["generator"] = st.selectbox(
+                "Generator", ["extractive", "llm"], key=f"opt_generator:{ticket.ticket_id}"
+            )
+        st.session_state[key] = options
+
+
+def _vote_form(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
+    with st.form(f"vote:{ticket.ticket_id}:{state.version}", border=True):
+        st.markdown("**Was the draft useful?**")
+        thumbs = st.segmented_control(
+            "Vote",
+            ["up", "down"],
+            format_func=lambda v: ":material/thumb_up: Helpful" if v == "up" else ":material/thumb_down: Not helpful",
+            key=f"vote_thumbs:{ticket.ticket_id}",
+            label_visibility="collapsed",
+        )
+        reasons = st.pills(
+            "Reasons",
+            list(REASON_CODES),
+            selection_mode="multi",
+            format_func=lambda c: REASON_LABELS[c],
+            key=f"vote_reasons:{ticket.ticket_id}",
+        )
+        comment = st.text_input("Comment", key=f"vote_comment:{ticket.ticket_id}", placeholder="Optional")
+        submitted = st.form_submit_button(
+            "Save feedback", key="vote_submit", icon=":material/thumbs_up_down:", disabled=state.vote is not None
+        )
+    if state.vote is not None:
+        st.caption(f"Feedback saved: {state.vote}")
+    if submitted:
+        if thumbs not in ("up", "down"):
+            st.error("Choose Helpful or Not helpful first.")
+            return
+        vote = FeedbackIn(
+            tenant=ticket.tenant,
+            interaction_id=state.interaction_id,
+            thumbs=thumbs,
+            reason_codes=tuple(reasons or ()),
+            comment=comment or "",
+            reviewer=identity.actor,
+        )
+        if not _stored(svc, vote):
+            return
+        labels = ", ".join(REASON_LABELS[r] for r in reasons or ())
+        summary = ("helpful" if thumbs == "up" else "not helpful") + (f" ({labels})" if labels else "")
+        _drafts()[ticket.ticket_id] = replace(state, vote=summary)
+        st.toast(f"Feedback saved: {summary}", icon=":material/thumbs_up_down:")
+        st.rerun()
+
+
+def _escalate_form(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
+    default = 0 if state.answer.abstained else len(ESCALATION_REASONS) - 2
+    with st.form(f"escalate:{ticket.ticket_id}:{state.version}", border=True):
+        st.markdown("**Hand off to a person**")
+        reason = st.selectbox("Reason", ESCALATION_REASONS, index=default, key=f"esc_reason:{ticket.ticket_id}")
+        queue = st.selectbox("Queue", QUEUES, key=f"esc_queue:{ticket.ticket_id}")
+        note = st.text_input("Note", key=f"esc_note:{ticket.ticket_id}", placeholder="Optional")
+        submitted = st.form_submit_button(
+            "Escalate",
+            key="escalate_submit",
+            icon=":material/call_split:",
+            shortcut="Alt+X",
+            disabled=state.escalated is not None,
+        )
+    if state.escalated is not None:
+        st.caption(f"Escalated to {state.escalated}")
+    if submitted:
+        text = f"{reason}: {note}" if note else str(reason)
+        if state.answer.abstained and state.answer.escalation_reason:
+            text += f" (assistant: {state.answer.escalation_reason})"
+        escalation = EscalationIn(
+            tenant=ticket.tenant,
+            interaction_id=state.interaction_id,
+            reason=text[:1000],
+            queue=str(queue),
+            actor=identity.actor,
+        )
+        if not _stored(svc, escalation):
+            return
+        svc.tickets.update(ticket.ticket_id, status="escalated", handled_by=identity.username)
+        _drafts()[ticket.ticket_id] = replace(state, escalated=str(queue))
+        st.toast(f"{ticket.ticket_id} escalated to {queue}", icon=":material/call_split:")
+        st.rerun()
+
+
+def sources_panel(answer: Answer) -> None:
+    """Each source: title (linked), section path, and the text with the supporting snippets highlighted."""
+    st.subheader("Sources", anchor=False)
+    snippets: dict[int, list[str]] = {}
+    for c in answer.citations:
+        snippets.setdefault(c.n, []).append(c.snippet)
+    for sentence in answer.sentences:  # extractive sentences are quoted from their source: mark them too
+        for n in sentence.cites:
+            if n in snippets:
+                snippets[n].append(re.sub(r"\s*\[\d+\]", "", sentence.text))
+    cited = [s for s in answer.sources if s.n in snippets]
+    others = [s for s in answer.sources if s.n not in snippets]
+    if not answer.sources:
+        st.caption("Nothing was retrieved for this ticket.")
+    for source in cited:
+        _source_card(source.n, source.hit, snippets[source.n], cited=True)
+    if others:
+        with st.expander(f"Also retrieved, not cited ({len(others)})"):
+            for source in others:
+                _source_card(source.n, source.hit, [], cited=False)
+
+
+def _source_card(n: int, hit: Hit, snippets: list[str], *, cited: bool) -> None:
+    with st.container(border=cited):
+        title = f"[{n}] {hit.title or hit.doc_id}"
+        st.markdown(f"**[{title}]({hit.url})**" if hit.url else f"**{title}**")
+        found = {"both": "keyword + meaning", "dense": "meaning", "bm25": "keyword"}[hit.found_by]
+        st.caption(f"{hit.section} · {hit.article_id or hit.doc_id} · found by {found} · relevance {hit.relevance:.2f}")
+        st.html(view.highlighted(hit.text, snippets))
+
+
+def _shortcuts() -> None:
+    for keys, what in SHORTCUTS:
+        st.markdown(f"<span class='dp-kbd'>{keys}</span> {what}", unsafe_allow_html=True)
+    st.caption("Tab moves between fields, Enter submits a form, arrow keys move through the inbox.")
+
+
+def main() -> None:
+    """The agent page."""
+    identity = auth.require({Role.agent, Role.admin})
+    svc = services()
+    view.style()
+    left, middle, right = st.columns([1.3, 2.4, 1.55], gap="medium")
+    with left:
+        ticket = inbox(svc, identity)
+    if ticket is None:
+        with middle:
+            st.info("Pick a ticket from the inbox, or paste a new one.", icon=":material/inbox:")
+            st.markdown(
+                "Opening a ticket drafts a reply from the help center, with each claim cited and its "
+                "confidence explained. Edit the draft, send it, tell us whether it helped, or hand the "
+                "ticket to a person."
+            )
+            _shortcuts()
+        return
+    with middle:
+        ticket_header(ticket)
+        state = _drafts().get(ticket.ticket_id)
+        if state is None and ticket.status != "open":
+            who = f" by {ticket.handled_by}" if ticket.handled_by else ""
+            st.info(f"This ticket was {ticket.status}{who}.", icon=STATUS_ICONS[ticket.status])
+            if ticket.sent_text:
+                with st.container(border=True):
+                    st.caption("Reply sent")
+                    st.html(view.prose(ticket.sent_text))
+            if not st.button("Draft a reply anyway", key="draft_anyway", icon=":material/edit:"):
+                return
+        if state is None:
+            with st.spinner("Drafting a reply from the help center…"):
+                state = _make_draft(svc, identity, ticket)
+        draft_panel(svc, identity, ticket, state)
+    with right:
+        sources_panel(state.answer)
+        with st.expander("Keyboard", icon=":material/keyboard:"):
+            _shortcuts()
+
+
+main()

@@ -1,0 +1,486 @@
+"""Analyst dashboard: KPIs with trends, charts, content gaps and the interactions behind them, CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from feedback.store import FeedbackStore
+from ui.api.roles import Role
+from ui.console import auth, gaps, kpis, view
+from ui.console.resources import Services, services
+
+LOW_CONFIDENCE = 0.7
+CHANNELS = ("widget", "agent", "api")
+
+
+def _fingerprint(store: FeedbackStore, tenant: str | None, since: datetime, until: datetime) -> tuple[int, ...]:
+    """Row counts that change whenever something is written in the range (the cache key of a load)."""
+    c = store.counts(tenant, since=since, until=until)
+    return (c.interactions, c.votes_up, c.votes_down, c.edits, sum(c.escalations_by_status.values()))
+
+
+@st.cache_data(ttl=600, show_spinner=False, max_entries=32)
+def _load(_store: FeedbackStore, tenant: str | None, since: datetime, until: datetime, _key: object) -> kpis.Dataset:
+    return kpis.load(_store, tenant, since, until)
+
+
+def dataset(svc: Services, tenant: str | None, since: datetime, until: datetime) -> kpis.Dataset:
+    """The interactions of the range, cached until a row in the range changes."""
+    key = (str(svc.settings.feedback.resolved_database_url()), _fingerprint(svc.store, tenant, since, until))
+    return _load(svc.store, tenant, since, until, key)
+
+
+@st.cache_data(ttl=600, show_spinner="Grouping weak questions into topics…", max_entries=16)
+def _topics(_svc: Services, _data: kpis.Dataset, key: object) -> list[gaps.Topic]:
+    return gaps.topics(_data, _svc.retrieval.embedder.encode, low_confidence=LOW_CONFIDENCE)
+
+
+def _day_range(start: date, end: date) -> tuple[datetime, datetime]:
+    return datetime.combine(start, time(), UTC), datetime.combine(end + timedelta(days=1), time(), UTC)
+
+
+def filters(svc: Services, identity: auth.Identity) -> tuple[str | None, date, date, list[str], list[str] | None]:
+    """Tenant, date range, channels and versions chosen by the analyst."""
+    today = datetime.now(UTC).date()
+    cols = st.columns([1.1, 1.4, 1.4, 2])
+    with cols[0]:
+        if identity.all_tenants:
+            options = ["All tenants", *svc.tenants()]
+            chosen = st.selectbox("Tenant", options, key="f_tenant")
+            tenant = None if chosen == "All tenants" else chosen
+        else:
+            tenant = identity.tenant
+            st.selectbox("Tenant", [tenant], key="f_tenant", disabled=True)
+    with cols[1]:
+        picked = st.date_input("Dates (UTC)", value=(today - timedelta(days=20), today), key="f_dates", max_value=today)
+    start, end = _dates(picked, today)
+    with cols[2]:
+        channels = st.multiselect("Channel", list(CHANNELS), default=list(CHANNELS), key="f_channels")
+    since, until = _day_range(start, end)
+    versions_known = kpis.versions(dataset(svc, tenant, since, until).interactions)
+    with cols[3]:
+        versions = st.multiselect(
+            "Model / prompt version", versions_known, key="f_versions", placeholder="All versions"
+        )
+    return tenant, start, end, channels, (versions or None)
+
+
+def _dates(picked: object, today: date) -> tuple[date, date]:
+    if isinstance(picked, Sequence) and len(picked) == 2:
+        return picked[0], picked[1]
+    if isinstance(picked, Sequence) and len(picked) == 1:
+        return picked[0], picked[0]
+    if isinstance(picked, date):
+        return picked, picked
+    return today - timedelta(days=20), today
+
+
+def _delta_points(now: float | None, before: float | None) -> str | None:
+    if now is None or before is None:
+        return None
+    return f"{(now - before) * 100:+.1f} pp"
+
+
+def _series(days: list[tuple[date, kpis.Kpis]], attribute: str) -> list[float]:
+    values = [getattr(k, attribute) for _, k in days]
+    return [float(v) for v in values if v is not None]
+
+
+def kpi_tiles(
+    current: kpis.Kpis,
+    previous: kpis.Kpis,
+    days: list[tuple[date, kpis.Kpis]],
+    trend: list[tuple[date, kpis.Kpis]],
+) -> None:
+    """The KPI tiles: value, change against the previous period of the same length, a sparkline (answers per
+    day; rates over a rolling 7-day window)."""
+    row = st.columns(5)
+    row[0].metric(
+        "Answers",
+        f"{current.interactions}",
+        delta=current.interactions - previous.interactions if previous.interactions else None,
+        chart_data=_series(days, "interactions"),
+        border=True,
+        help="Interactions (answers and abstentions) on every selected channel.",
+    )
+    rates = (
+        ("Deflection rate", "deflection_rate", "normal", "Widget answers that no escalation followed."),
+        ("Thumbs-up rate", "thumbs_up_rate", "normal", "Up votes over all votes."),
+        ("Escalation rate", "escalation_rate", "inverse", "Interactions with at least one escalation."),
+        ("Abstain rate", "abstain_rate", "inverse", "Questions the assistant declined to answer."),
+    )
+    for col, (label, attribute, colour, help_text) in zip(row[1:], rates, strict=True):
+        col.metric(
+            label,
+            view.percent(getattr(current, attribute), 1),
+            delta=_delta_points(getattr(current, attribute), getattr(previous, attribute)),
+            delta_color=colour,  # type: ignore[arg-type]
+            chart_data=_series(trend, attribute),
+            border=True,
+            help=help_text,
+        )
+    row = st.columns(5)
+    row[0].metric(
+        "Edit rate",
+        view.percent(current.edit_rate, 1),
+        delta=_delta_points(current.edit_rate, previous.edit_rate),
+        delta_color="inverse",
+        chart_data=_series(trend, "edit_rate"),
+        border=True,
+        help="Sent drafts the agent changed before sending.",
+    )
+    row[1].metric(
+        "Median edit distance",
+        "—" if current.median_edit_distance is None else f"{current.median_edit_distance:.0f} chars",
+        delta=None if current.median_edit_ratio is None else f"ratio {current.median_edit_ratio:.2f}",
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+        help="Levenshtein distance between draft and sent reply (ratio: 0 = unchanged, 1 = rewritten).",
+    )
+    total = current.latency_ms.get("total")
+    before = previous.latency_ms.get("total")
+    row[2].metric(
+        "Latency p50",
+        "—" if total is None else f"{total[0]:,.0f} ms",
+        delta=None
+        if total is None
+        else f"p95 {total[1]:,.0f} ms" + ("" if before is None else f" · p50 was {before[0]:,.0f} ms"),
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+        help="Whole answer, cache hits included; per stage on the Overview tab.",
+    )
+    row[3].metric(
+        "Cost per answer",
+        "—" if current.cost_per_answer is None else f"${current.cost_per_answer:.4f}",
+        delta=f"{current.tokens:,} tokens",
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+        help="LLM cost over all answers (extractive answers cost nothing).",
+    )
+    row[4].metric(
+        "Votes",
+        f"{current.votes_up + current.votes_down}",
+        delta=f"{current.votes_up} up · {current.votes_down} down",
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+
+
+def charts(data: kpis.Dataset, current: kpis.Kpis, trend: list[tuple[date, kpis.Kpis]]) -> None:
+    """Volume per day, rates over a rolling week, reasons, latency by stage."""
+    daily = pd.DataFrame(
+        [
+            {
+                "day": pd.Timestamp(d),
+                "deflection rate": k.deflection_rate,
+                "thumbs-up rate": k.thumbs_up_rate,
+                "escalation rate": k.escalation_rate,
+            }
+            for d, k in trend
+        ]
+    )
+    volume = pd.DataFrame(
+        [{"day": pd.Timestamp(i.created_at.date()), "channel": i.channel} for i in data.interactions],
+        columns=["day", "channel"],
+    )
+    left, right = st.columns(2, gap="medium")
+    with left, st.container(border=True):
+        st.markdown("**Answers per day, by channel**")
+        if volume.empty:
+            st.caption("No interactions in this range.")
+        else:
+            bars = (
+                alt.Chart(volume)
+                .mark_bar()
+                .encode(
+                    x=alt.X("yearmonthdate(day):T", title=None),
+                    y=alt.Y("count():Q", title="answers"),
+                    color=alt.Color("channel:N", legend=alt.Legend(orient="top", title=None)),
+                    tooltip=[alt.Tooltip("yearmonthdate(day):T", title="day"), "channel:N", "count():Q"],
+                )
+                .properties(height=230)
+            )
+            st.altair_chart(bars, width="stretch")
+    with right, st.container(border=True):
+        st.markdown("**Rates, rolling 7 days**")
+        long = daily.melt("day", var_name="rate", value_name="value").dropna()
+        if long.empty:
+            st.caption("No rates yet.")
+        else:
+            lines = (
+                alt.Chart(long)
+                .mark_line(point=True)
+                .encode(
+                    x=alt.X("day:T", title=None),
+                    y=alt.Y("value:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+                    color=alt.Color("rate:N", legend=alt.Legend(orient="top", title=None)),
+                    tooltip=["day:T", "rate:N", alt.Tooltip("value:Q", format=".0%")],
+                )
+                .properties(height=230)
+            )
+            st.altair_chart(lines, width="stretch")
+    left, right = st.columns(2, gap="medium")
+    with left, st.container(border=True):
+        st.markdown("**Why drafts were voted down**")
+        reasons = pd.DataFrame(
+            [{"reason": code.replace("_", " "), "votes": n} for code, n in current.reasons.items() if n],
+            columns=["reason", "votes"],
+        )
+        if reasons.empty:
+            st.caption("No reason codes in this range.")
+        else:
+            st.altair_chart(
+                alt.Chart(reasons)
+                .mark_bar()
+                .encode(
+                    x=alt.X("votes:Q", title="votes"),
+                    y=alt.Y("reason:N", sort="-x", title=None),
+                    tooltip=["reason:N", "votes:Q"],
+                )
+                .properties(height=230),
+                width="stretch",
+            )
+    with right, st.container(border=True):
+        st.markdown("**Latency by stage (ms)**")
+        stages = pd.DataFrame(
+            [
+                {"stage": stage, "percentile": name, "ms": value}
+                for stage, (p50, p95) in current.latency_ms.items()
+                for name, value in (("p50", p50), ("p95", p95))
+            ],
+            columns=["stage", "percentile", "ms"],
+        )
+        if stages.empty:
+            st.caption("No latency recorded.")
+        else:
+            order = list(current.latency_ms)
+            base = alt.Chart(stages).encode(
+                x=alt.X("ms:Q", title="ms (dark: p50, light: p95)"),
+                y=alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False)),
+                tooltip=["stage:N", "percentile:N", alt.Tooltip("ms:Q", format=".1f")],
+            )
+            p95 = base.transform_filter(alt.datum.percentile == "p95").mark_bar(color="#a9c4f5", height=14)
+            p50 = base.transform_filter(alt.datum.percentile == "p50").mark_bar(color="#2457d6", height=7)
+            st.altair_chart(
+                (p95 + p50)
+                .encode(x=alt.X("ms:Q", title="ms (dark: p50, light: p95)"))
+                .properties(height=24 * len(order)),
+                width="stretch",
+            )
+
+
+def content_gaps(svc: Services, data: kpis.Dataset, key: object) -> None:
+    """Topics of weak questions, each with the interactions behind it."""
+    found = _topics(svc, data, key)
+    st.caption(
+        f"Questions that abstained, scored below {LOW_CONFIDENCE:.2f}, were escalated or voted down, grouped by "
+        "meaning (MiniLM embeddings, average-linkage clustering per tenant). The most escalated first: these are "
+        "the articles to write or fix."
+    )
+    if not found:
+        st.info("No weak questions in this range.")
+        return
+    table = pd.DataFrame(
+        [
+            {
+                "tenant": t.tenant,
+                "topic": t.label,
+                "example question": t.example[:160],
+                "questions": t.size,
+                "escalated": t.escalated,
+                "abstained": t.abstained,
+                "votes down": t.down_votes,
+                "mean confidence": round(t.mean_confidence, 2),
+                "closest article": t.top_sources[0] if t.top_sources else "",
+            }
+            for t in found
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch", height=300, key="gaps_table")
+    for n, topic in enumerate(found[:12]):
+        with st.expander(f"{topic.tenant} · {topic.label} · {topic.size} questions, {topic.escalated} escalated"):
+            for item in topic.interactions[:20]:
+                label = f"{item.created_at:%b %d %H:%M} · {item.channel} · {item.confidence:.2f} · {item.question[:90]}"
+                st.page_link(
+                    "pages/analyst.py",
+                    label=label.replace("\n", " "),
+                    query_params={"interaction": str(item.id)},
+                    icon=":material/open_in_new:",
+                )
+            if topic.size > 20:
+                st.caption(f"… and {topic.size - 20} more (see the Interactions tab).")
+            if n == 0:
+                st.caption("Open an interaction to see its answer, sources, votes, edits and escalations.")
+
+
+def interactions_tab(data: kpis.Dataset, current: kpis.Kpis, days: list[tuple[date, kpis.Kpis]]) -> None:
+    """The interactions table with a CSV export of it and of the daily KPIs."""
+    rows = kpis.interaction_rows(data)
+    frame = pd.DataFrame(rows)
+    with st.container(horizontal=True):
+        st.download_button(
+            "Interactions (CSV)",
+            frame.to_csv(index=False).encode("utf-8"),
+            file_name="deskpilot-interactions.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="csv_interactions",
+        )
+        daily = pd.DataFrame(
+            [
+                {
+                    "day": d.isoformat(),
+                    "answers": k.interactions,
+                    "deflection_rate": k.deflection_rate,
+                    "thumbs_up_rate": k.thumbs_up_rate,
+                    "edit_rate": k.edit_rate,
+                    "escalation_rate": k.escalation_rate,
+                    "abstain_rate": k.abstain_rate,
+                    "latency_p50_ms": k.latency_ms.get("total", (np.nan, np.nan))[0],
+                    "latency_p95_ms": k.latency_ms.get("total", (np.nan, np.nan))[1],
+                    "cost_usd": k.cost_usd,
+                }
+                for d, k in days
+            ]
+        )
+        st.download_button(
+            "KPIs per day (CSV)",
+            daily.to_csv(index=False).encode("utf-8"),
+            file_name="deskpilot-kpis-daily.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="csv_daily",
+        )
+    if frame.empty:
+        st.info("No interactions in this range.")
+        return
+    shown = frame[
+        [
+            "created_at",
+            "tenant",
+            "channel",
+            "question",
+            "confidence",
+            "abstained",
+            "votes_up",
+            "votes_down",
+            "edit_ratio",
+            "escalations",
+            "id",
+        ]
+    ].iloc[::-1]
+    st.session_state["interaction_ids"] = [str(i) for i in shown["id"]]
+    st.caption("Select a row to open the interaction.")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        height=420,
+        on_select=_open_selected,
+        selection_mode="single-row",
+        key="interactions_table",
+        column_order=[c for c in shown.columns if c != "id"],
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm"),
+            "votes_up": st.column_config.NumberColumn("up"),
+            "votes_down": st.column_config.NumberColumn("down"),
+            "edit_ratio": st.column_config.NumberColumn("edit ratio", format="%.2f"),
+            "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f"),
+            "question": st.column_config.TextColumn("question", width="large"),
+        },
+    )
+
+
+def _open_selected() -> None:
+    """Open the interaction of the selected table row (the table's selection callback)."""
+    rows = st.session_state["interactions_table"].selection.rows
+    ids = st.session_state.get("interaction_ids", [])
+    if rows and rows[0] < len(ids):
+        st.query_params["interaction"] = ids[rows[0]]
+
+
+def interaction_detail(data: kpis.Dataset, interaction_id: str) -> None:
+    """One interaction in full: question, answer, citations, votes, edits, escalations."""
+    item = next((i for i in data.interactions if str(i.id) == interaction_id), None)
+    with st.container(border=True):
+        head, close = st.columns([6, 1])
+        if close.button("Close", key="close_interaction", icon=":material/close:"):
+            del st.query_params["interaction"]
+            st.rerun()
+        if item is None:
+            head.warning("That interaction is not in the selected tenant and dates.")
+            return
+        head.markdown(f"**Interaction {item.id}**")
+        st.caption(
+            f"{item.created_at:%Y-%m-%d %H:%M} UTC · {item.tenant} · {item.channel} · {kpis.version_of(item)} · "
+            f"confidence {item.confidence:.2f} ({item.confidence_reason}) · {item.latency_ms.get('total', 0):.0f} ms"
+        )
+        left, right = st.columns(2, gap="medium")
+        with left:
+            st.markdown("**Question (redacted)**")
+            st.html(view.prose(item.question[:3000]))
+        with right:
+            st.markdown("**Answer**")
+            st.html(view.draft(item.answer, item.citations))
+            for c in item.citations:
+                st.caption(f"[{c.n}] {c.title} › {c.section}")
+        votes = [v for v in data.votes if v.interaction_id == item.id]
+        edits = [e for e in data.edits if e.interaction_id == item.id]
+        escalations = [e for e in data.escalations if e.interaction_id == item.id]
+        for v in votes:
+            st.markdown(
+                f"{':material/thumb_up:' if v.thumbs == 'up' else ':material/thumb_down:'} "
+                f"{', '.join(c.replace('_', ' ') for c in v.reason_codes) or 'no reason given'}"
+                + (f" — “{v.comment}”" if v.comment else "")
+            )
+        for e in edits:
+            st.markdown(f"Sent with edit distance {e.distance} (ratio {e.ratio:.2f}):")
+            st.html(view.prose(e.sent))
+        for x in escalations:
+            st.markdown(f"Escalated to **{x.queue}** ({x.status}): {x.reason}")
+
+
+def main() -> None:
+    """The analyst dashboard."""
+    identity = auth.require({Role.analyst, Role.admin})
+    svc = services()
+    view.style()
+    st.title("Support dashboard", anchor=False)
+    tenant, start, end, channels, versions = filters(svc, identity)
+    since, until = _day_range(start, end)
+    span = until - since
+    everything = dataset(svc, tenant, since, until)
+    data = kpis.restrict(everything, channels=channels, versions=versions)
+    previous = kpis.restrict(dataset(svc, tenant, since - span, since), channels=channels, versions=versions)
+    current = kpis.compute(data)
+    days = kpis.by_day(data, start, end)
+    trend = kpis.by_day(data, start, end, window=7)
+    opened = st.query_params.get("interaction")
+    if opened:
+        interaction_detail(data, opened)
+    kpi_tiles(current, kpis.compute(previous), days, trend)
+    st.caption(
+        f"{start:%b %d} – {end:%b %d}, compared with the {span.days} days before. "
+        f"{current.escalations} escalations, {current.sent} drafts sent, {current.votes_up + current.votes_down} votes."
+    )
+    overview, gap_tab, table_tab = st.tabs(["Overview", "Content gaps", "Interactions"])
+    with overview:
+        charts(data, current, trend)
+    with gap_tab:
+        size = (len(data.interactions), len(data.votes), len(data.escalations))
+        content_gaps(svc, data, (tenant, since, until, tuple(channels), tuple(versions or ()), size))
+    with table_tab:
+        interactions_tab(data, current, days)
+
+
+main()

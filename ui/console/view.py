@@ -1,0 +1,85 @@
+"""Rendering helpers shared by the console pages: escaped HTML for texts, citation links, highlights, badges."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+import streamlit as st
+
+from assistant.records import Citation, Confidence
+
+CSS = """
+<style>
+.dp-prose {white-space: pre-wrap; line-height: 1.55; font-size: 0.95rem;}
+.dp-draft {white-space: pre-wrap; line-height: 1.6; font-size: 0.97rem; padding: 0.1rem 0.2rem;}
+.dp-draft a.dp-cite {text-decoration: none; font-weight: 600; font-size: 0.8rem; vertical-align: super;
+  padding: 0 0.15rem; border-radius: 0.25rem; background: rgba(28, 131, 225, 0.12);}
+.dp-source {white-space: pre-wrap; line-height: 1.45; font-size: 0.86rem; color: rgba(49, 51, 63, 0.85);}
+.dp-source mark {background: #fff1a8; padding: 0 0.1rem; border-radius: 0.15rem; color: inherit;}
+.dp-meta {color: rgba(49, 51, 63, 0.65); font-size: 0.82rem;}
+[data-testid="stMainBlockContainer"] {padding-top: 3.2rem; padding-bottom: 2rem;}
+.dp-conf {display: inline-flex; gap: 0.45rem; align-items: baseline; padding: 0.3rem 0.6rem; border-radius: 0.5rem;
+  font-size: 0.86rem; line-height: 1.35;}
+.dp-conf b {white-space: nowrap;}
+.dp-conf-high {background: #e7f6ec; color: #176c37;}
+.dp-conf-medium {background: #fff3df; color: #8a5300;}
+.dp-conf-low {background: #fdeaea; color: #a61b1b;}
+.dp-subject {font-size: 1.3rem; font-weight: 650; line-height: 1.3; margin: 0.2rem 0 0.1rem 0;}
+.dp-kbd {font-family: ui-monospace, monospace; font-size: 0.75rem; border: 1px solid rgba(49, 51, 63, 0.25);
+  border-bottom-width: 2px; border-radius: 0.25rem; padding: 0 0.3rem;}
+</style>
+"""
+
+_CITE = re.compile(r"\[(\d+)\]")
+
+
+def style() -> None:
+    """Add the console's CSS to the page."""
+    st.html(CSS)
+
+
+def prose(text: str) -> str:
+    """``text`` as escaped HTML that keeps its line breaks."""
+    return f'<div class="dp-prose">{html.escape(text)}</div>'
+
+
+def draft(text: str, citations: Iterable[Citation]) -> str:
+    """The draft as HTML: every ``[n]`` becomes a link to the cited article, titled with its section."""
+    by_n = {c.n: c for c in citations}
+
+    def link(match: re.Match[str]) -> str:
+        cit = by_n.get(int(match.group(1)))
+        if cit is None:
+            return match.group(0)
+        title = html.escape(f"{cit.title} › {cit.section}", quote=True)
+        href = html.escape(cit.url or f"#source-{cit.n}", quote=True)
+        return f'<a class="dp-cite" href="{href}" target="_blank" rel="noopener" title="{title}">[{cit.n}]</a>'
+
+    return f'<div class="dp-draft">{_CITE.sub(link, html.escape(text))}</div>'
+
+
+def highlighted(text: str, snippets: Iterable[str]) -> str:
+    """The source text as HTML with each supporting snippet marked (whitespace differences tolerated)."""
+    escaped = html.escape(text)
+    for snippet in sorted({s for s in snippets if s.strip()}, key=len, reverse=True):
+        words = html.escape(snippet).split()
+        pattern = re.compile(r"\s+".join(re.escape(w) for w in words))
+        escaped = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped, count=1)
+    return f'<div class="dp-source">{escaped}</div>'
+
+
+def confidence(confidence: Confidence, abstained: bool) -> str:
+    """A coloured badge (HTML) that says how sure the draft is and why, e.g. "Low 0.52 · only one source"."""
+    level, _, why = (confidence.reason or confidence.level).partition(": ")
+    icon = {"high": "✔", "medium": "◐", "low": "⚠"}[confidence.level]
+    head = f"{icon} {html.escape(level.capitalize() or confidence.level)} confidence {confidence.score:.2f}"
+    if abstained:
+        head = f"{icon} No draft · {confidence.score:.2f}"
+    return f'<div class="dp-conf dp-conf-{confidence.level}"><b>{head}</b><span>{html.escape(why)}</span></div>'
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    """``0.734`` -> ``73%``; None -> an em dash."""
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
