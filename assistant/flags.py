@@ -9,18 +9,18 @@ switch flipped by the CLI or the console takes effect on the next answer, in eve
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.jsonfile import locked, write_json
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +126,14 @@ class FlagStore:
             raise ValueError(f"unknown flag(s) {', '.join(unknown)}; known: {', '.join(FLAG_NAMES)}")
         if not tenant or len(tenant) > 128:
             raise ValueError("the tenant must be 1..128 characters")
-        with _locked(self.path):
+        with locked(self.path):
             everything = _read(self.path)
             entry = {k: v for k, v in everything.get(tenant, {}).items() if k in FLAG_NAMES}
             entry.update({k: bool(v) for k, v in changes.items()})
             entry["updated_at"] = datetime.now(UTC).isoformat()
             entry["updated_by"] = actor[:256]
             everything[tenant] = entry
-            _write(self.path, everything)
+            write_json(self.path, everything, sort_keys=True)
         return self.get(tenant)
 
     def check(self) -> None:
@@ -157,26 +157,3 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
             f'flags file {path} must map tenants to objects, e.g. {{"ledgerly": {{"llm_enabled": false}}}}'
         )
     return value
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive flock on ``<path>.lock`` across threads and processes (directory created 0700)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _write(path: Path, value: Any) -> None:
-    """Atomic replace (temporary file, fsync, rename), readable by the owner only."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from ui.console.files import append_line, locked
+from assistant.jsonfile import append_line, locked
 from ui.wiring import IngestRun
 
 

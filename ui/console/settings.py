@@ -61,7 +61,7 @@ DEMO_USERS: dict[str, ConsoleUser] = {
 
 
 class ConsoleSettings(BaseSettings):
-    """Who may sign in to the console and where it keeps its tickets, flags and ingest log."""
+    """Who may sign in to the console and where it keeps its tickets and ingest log."""
 
     model_config = SettingsConfigDict(env_prefix="DESKPILOT_", extra="ignore")
 
@@ -94,7 +94,7 @@ class ConsoleSettings(BaseSettings):
         return not self.console_users and self.console_demo_users
 
     def resolved_console_dir(self) -> Path:
-        """Where tickets, feature flags, uploads and the ingest log live."""
+        """Where tickets, uploads and the ingest log live."""
         return self.console_dir if self.console_dir is not None else self.data_dir / "console"
 
     def sample_tickets(self) -> Path | None:

@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from assistant.jsonfile import locked, read_json, write_json
 from feedback.records import utcnow
-from ui.console.files import locked, read_json, write_json
 
 Status = Literal["open", "sent", "escalated"]
 STATUSES: tuple[Status, ...] = ("open", "sent", "escalated")

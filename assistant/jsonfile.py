@@ -1,4 +1,7 @@
-"""Small JSON files under the data dir, safe across threads and processes: an flock, then an atomic replace."""
+"""Small JSON files under the data dir, safe across threads and processes: an flock, then an atomic replace.
+
+The flags file lives here for the answer service; the console's tickets and ingest log use the same helpers.
+"""
 
 from __future__ import annotations
 
@@ -37,11 +40,11 @@ def read_json(path: Path, default: Any) -> Any:
         raise ValueError(f"{path} is not valid JSON ({exc}); fix or remove it") from exc
 
 
-def write_json(path: Path, value: Any) -> None:
+def write_json(path: Path, value: Any, *, sort_keys: bool = False) -> None:
     """Write ``value`` as JSON to ``path`` atomically (temporary file, fsync, rename), readable by the owner only."""
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "wb", opener=_private) as handle:
-        handle.write(json.dumps(value, ensure_ascii=False, indent=1).encode("utf-8"))
+        handle.write(json.dumps(value, ensure_ascii=False, indent=1, sort_keys=sort_keys).encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
