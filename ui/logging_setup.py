@@ -187,6 +187,9 @@ def configure_logging(
     return handler
 
 
+LOCAL_ADDRESSES = ("127.0.0.1", "0.0.0.0", "::1", "localhost")
+
+
 def ingest_redactor(settings: AppSettings) -> Callable[[], Redact]:
     """A factory of the ingest redactor (``ingest.redact.Redactor``) for ``settings.ingest``; it shares the
     process's loaded models with the answer pipeline's redactor."""
@@ -194,7 +197,9 @@ def ingest_redactor(settings: AppSettings) -> Callable[[], Redact]:
     def build() -> Redact:
         from ingest.redact import Redactor
 
-        redactor = Redactor(settings.ingest)
+        # The service's own listen addresses ("API on http://127.0.0.1:8000") are nobody's personal data.
+        allow = (*settings.ingest.pii_allow_list, *LOCAL_ADDRESSES)
+        redactor = Redactor(settings.ingest.model_copy(update={"pii_allow_list": allow}))
         return lambda text, locale: redactor.redact(text, locale).text
 
     return build

@@ -126,3 +126,12 @@ def test_a_failing_redactor_withholds_the_line() -> None:
 
     redact = LogRedactor(lambda: broken)
     assert redact(f"mail {EMAIL}") == "<withheld: the redactor failed (RuntimeError)>"
+
+
+def test_own_listen_addresses_stay_readable_and_a_customers_address_does_not(redactor: LogRedactor) -> None:
+    with captured("json", redactor) as (logger, out):
+        logger.info("API on http://127.0.0.1:8000, console on http://127.0.0.1:8501")
+        logger.info("request from 203.0.113.77 failed")
+    first, second = (json.loads(line)["message"] for line in out.getvalue().splitlines())
+    assert first == "API on http://127.0.0.1:8000, console on http://127.0.0.1:8501"
+    assert "203.0.113.77" not in second and "<IP_ADDRESS>" in second
