@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import sys
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -219,22 +220,30 @@ def ask(
                 f"error: --updated-after must be an ISO date such as 2026-01-31, not {updated_after!r}", err=True
             )
             raise typer.Exit(2) from None
+    from ui.tracing import activate, tracer_from
+
     settings = AppSettings.load(data_dir)
     with Retrieval(settings) as retrieval:
         if retrieval.index.count() == 0:
             typer.echo("error: the index is empty; run `deskpilot ingest PATH` first", err=True)
             raise typer.Exit(1)
-        answer = retrieval.assistant().answer(
-            Question(
-                text=question,
-                tenant=tenant,
-                channel=channel,  # type: ignore[arg-type]
-                products=tuple(product or ()),
-                locale=locale,
-                updated_after=updated_after,
-                generator=generator,
-            )
+        asked = Question(
+            text=question,
+            tenant=tenant,
+            channel=channel,  # type: ignore[arg-type]
+            products=tuple(product or ()),
+            locale=locale,
+            updated_after=updated_after,
+            generator=generator,
         )
+        # Traced like an API answer when the Langfuse keys are set (nothing is imported or sent otherwise).
+        tracer = tracer_from(settings.observability, retrieval.redact)
+        try:
+            with tracer.answer(asked, request_id=uuid.uuid4().hex, actor="cli") as trace, activate(trace):
+                answer = retrieval.assistant().answer(asked)
+                trace.finish(answer)
+        finally:
+            tracer.close()
     if as_json:
         typer.echo(json.dumps(answer.as_json(), ensure_ascii=False))
         return

@@ -288,3 +288,28 @@ def test_without_keys_nothing_is_sent_and_nothing_fails(
     NO_TRACER.flush()
     time.sleep(1.5)  # past the SDK's flush interval, had anything been queued
     assert len(receiver.received) == before
+
+
+def test_deskpilot_ask_is_traced_when_the_keys_are_set(
+    sample_state: Path, tmp_path_factory: pytest.TempPathFactory, receiver: LangfuseReceiver
+) -> None:
+    from typer.testing import CliRunner
+
+    from ui.cli import app as cli
+
+    before = {s.span_id for s in receiver.spans()}
+    env = {
+        "DESKPILOT_LANGFUSE_PUBLIC_KEY": f"pk-lf-cli-{uuid4().hex[:12]}",
+        "DESKPILOT_LANGFUSE_SECRET_KEY": "sk-lf-test-secret",
+        "DESKPILOT_LANGFUSE_HOST": receiver.url,
+    }
+    state = copy_state(sample_state, tmp_path_factory)
+    result = CliRunner().invoke(
+        cli, ["ask", QUESTION, "--tenant", "ledgerly", "--json", "--data-dir", str(state)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    new = [s for s in receiver.spans() if s.span_id not in before]
+    roots = [s for s in new if s.name == "answer"]
+    assert len(roots) == 1, "one trace for the one answer"
+    names = {s.name for s in new if s.trace_id == roots[0].trace_id}
+    assert {"redact", "retrieval", "generate", "validate"} <= names
