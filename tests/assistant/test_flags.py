@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from assistant.flags import FlagStore, TenantFlags, parse_assignments
 from assistant.llm import LlmGenerator
@@ -22,6 +23,7 @@ from assistant.settings import AssistantSettings
 from retrieval.search import HybridSearcher, Reranker
 from retrieval.sparse import Bm25Encoder
 from tests.assistant.llama_server import TcpProxy, free_port
+from tests.browser import chromium, needs_chromium, watched_page
 from tests.ui.conftest import ALLOWED_ORIGIN, LiveApi, live_api  # noqa: F401  (the fixture)
 
 if TYPE_CHECKING:
@@ -211,37 +213,23 @@ def test_widget_switched_off_is_refused_through_the_api(live_api: LiveApi, flags
     assert ask(live_api.keys["widget"]).status_code == 200
 
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+@needs_chromium
 def test_the_widget_says_it_is_switched_off_and_goes_away(live_api: LiveApi, flags_file: Path) -> None:  # noqa: F811
     """The real widget on the demo page in headless Chromium: with widget_enabled=false its question gets the
     API's refusal, the panel says the assistant is switched off, the launcher disappears, and closing the panel
     removes the widget from the page."""
-    from playwright.sync_api import expect, sync_playwright
-
     _write(flags_file, {"ledgerly": {"widget_enabled": False}})
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{live_api.base_url}/demo/ledgerly")
-            launcher = page.get_by_role("button", name="Help", exact=True)
-            launcher.click()
-            box = page.get_by_role("textbox", name="Your question")
-            box.fill(QUESTION)
-            with page.expect_response(lambda r: r.url.endswith("/v1/answer")) as answered:
-                box.press("Enter")
-            assert answered.value.status == 503
-            expect(page.get_by_role("status")).to_contain_text("switched off right now")
-            expect(launcher).to_be_hidden()
-            expect(box).to_be_disabled()
-            page.get_by_role("button", name="Close help").click()
-            expect(page.locator("#deskpilot-widget")).to_have_count(0)
-        finally:
-            browser.close()
-    assert not errors, errors
+    with chromium() as browser, watched_page(browser, width=1280, height=860, timeout_ms=15_000) as page:
+        page.goto(f"{live_api.base_url}/demo/ledgerly")
+        launcher = page.get_by_role("button", name="Help", exact=True)
+        launcher.click()
+        box = page.get_by_role("textbox", name="Your question")
+        box.fill(QUESTION)
+        with page.expect_response(lambda r: r.url.endswith("/v1/answer")) as answered:
+            box.press("Enter")
+        assert answered.value.status == 503
+        expect(page.get_by_role("status")).to_contain_text("switched off right now")
+        expect(launcher).to_be_hidden()
+        expect(box).to_be_disabled()
+        page.get_by_role("button", name="Close help").click()
+        expect(page.locator("#deskpilot-widget")).to_have_count(0)

@@ -19,30 +19,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from feedback.settings import FeedbackSettings
 from feedback.store import FeedbackStore
+from tests.browser import chromium, needs_chromium, watched_page
 from ui.console import ENTRY, demo
 from ui.console.settings import DEMO_PASSWORD
 from ui.settings import AppSettings
 from ui.wiring import Retrieval
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = REPO / "artifacts" / "console"
 SLOW_MS = 180_000  # the first page after sign-in loads the models
 STEP_MS = 30_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = needs_chromium
 
 
 def _free_port() -> int:
@@ -95,23 +87,15 @@ def console_url(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One headless Chromium for the module (never a downloaded browser)."""
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture()
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh page; uncaught JavaScript errors fail the test."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    context.set_default_timeout(STEP_MS)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with watched_page(browser, width=1440, height=1000, timeout_ms=STEP_MS) as tab:
+        yield tab
 
 
 def shot(page: Page, name: str, show: Locator | None = None) -> None:
