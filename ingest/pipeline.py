@@ -25,7 +25,7 @@ from ingest.settings import IngestSettings
 
 # Bump when loader output changes shape, so cached partitions are not reused.
 LOADER_VERSION = "3"
-REDACTOR_VERSION = "2"
+REDACTOR_VERSION = "3"
 CHUNKER_VERSION = "1"
 
 Progress = Callable[[str, int, int], None]
@@ -199,14 +199,18 @@ class IngestPipeline:
             REDACTOR_VERSION,
             document.content_hash,
             document.locale,
-            self.settings.model_dump_json(include={"pii_entities", "pii_min_score", "pii_allow_list", "spacy_model"}),
+            self.settings.model_dump_json(
+                include={"pii_entities", "pii_ner", "pii_min_score", "pii_allow_list", "spacy_model"}
+            ),
         )
 
     def _redact(self, document: Document) -> tuple[Document, dict[str, int]]:
         key = self._redact_key(document)
         cached = self._redact_cache.get(key)
         if cached is None:
-            title, blocks, counts = self.redactor.redact_blocks(document.title, document.blocks, document.locale)
+            # The tenant and product are named all through their own help center, never a person.
+            allow = (document.tenant, document.product)
+            title, blocks, counts = self.redactor.redact_blocks(document.title, document.blocks, document.locale, allow)
             cached = {
                 "title": title,
                 "blocks": [dataclasses.asdict(b) for b in blocks],

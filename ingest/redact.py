@@ -1,7 +1,9 @@
-"""PII redaction with Presidio's recognizers and spaCy NER.
+"""PII redaction: Presidio's pattern recognizers, rule-based names and addresses, optional spaCy NER.
 
 Spans are replaced by typed placeholders (``<EMAIL_ADDRESS>``) before any text
 is embedded, indexed or logged. The analyzer is built once per process.
+Person names come from the contexts mail names people in (names.py) and, when
+``pii_ner`` is on, from spaCy's small English NER as well.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 from spacy.util import filter_spans
 
+from ingest.addresses import find_addresses
+from ingest.names import find_names
 from ingest.offline import configure_offline, load_spacy, resolve_spacy_model
 from ingest.records import Block, RedactionResult
 from ingest.settings import IngestSettings
@@ -39,7 +43,9 @@ _UI_WORDS = frozenset(
     labels label extras batch custom format scripts backups api oauth sso saml webhook webhooks
     tick generate escalate defaults default standard schedule refresh split map respond allow
     require change make subscribe apply done mark share getting failed status problem queue bulk
-    tip note warning important step steps yes no ok okay hi hello thanks regards dear""".split()
+    tip note warning important step steps yes no ok okay hi hello thanks regards dear
+    ask call write message ping reach contact
+    the a an our your my we you they this that these those his her their its""".split()
 )
 # Named products and services that help centers mention all the time.
 DEFAULT_BRAND_ALLOW_LIST = (
@@ -47,15 +53,28 @@ DEFAULT_BRAND_ALLOW_LIST = (
     "Authy", "Google", "Microsoft", "Okta", "Slack", "Xero", "QuickBooks", "Apple", "Android", "iOS",
     "Gmail", "Outlook", "Postman", "Noto Sans", "Roboto Mono", "Source Serif",
 )  # fmt: skip
-# spaCy's English NER labels German nouns and "Sie" as persons; no German model
-# ships offline, so other languages get the pattern recognizers only.
+# spaCy's English NER labels German nouns and "Sie" as persons, and German
+# capitalizes every noun; no German model ships offline, so other languages get
+# neither NER nor the known-first-name rule, only the contextual name rules.
 NER_LANGUAGES = ("en",)
+# Mailboxes of a company's functions, not of a person ("support@", "privacy@"): a help
+# center must keep telling customers where to write.
+ROLE_MAILBOXES = frozenset(
+    """support help helpdesk info contact hello privacy security status billing sales accounts
+    noreply no-reply donotreply do-not-reply legal dpo abuse press careers jobs feedback team
+    invoices orders returns shipping bookings""".split()
+)
 # Regions whose number formats the phone recognizer parses (phonenumbers' codes).
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "NL", "ES", "IT", "AT", "CH", "CA", "AU", "IN", "BR", "IL")
 # A run of digits with phone punctuation between them: where a phone number can be.
 _PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \t().\-/]{5,}\d")
 _NAME_TOKEN = re.compile(r"^[A-ZÀ-Þ][a-zà-ÿ]+(?:[-'’][A-ZÀ-Þ]?[a-zà-ÿ]+)*\.?$")
 _LOWER_WORD = re.compile(r"\b[a-zà-ÿ]+\b")
+# The local part of an e-mail address spells its owner's name in lowercase ("tobias.lehmann@"):
+# it is no evidence that "Tobias" is a common word of the text. Domains are ("@ledgerly.example").
+_EMAIL_LOCAL_PART = re.compile(r"[\w.+'-]+@")
+# Found by rules (names.py, addresses.py) in a context that names or locates a person.
+RULE_SCORE = 0.85
 
 
 @dataclass(frozen=True)
@@ -74,30 +93,37 @@ class Redactor:
     def __init__(self, settings: IngestSettings) -> None:
         self.entities = list(settings.pii_entities)
         self.min_score = settings.pii_min_score
+        self.use_ner = settings.pii_ner
         self.allow_list = [*DEFAULT_BRAND_ALLOW_LIST, *settings.pii_allow_list]
         model_dir = str(resolve_spacy_model(settings.spacy_model))
         self._analyzer = _build_analyzer(model_dir)
         self._engine = self._analyzer.nlp_engine
-        self._ner = _ner_pipeline(model_dir)
+        self._ner = _ner_pipeline(model_dir) if self.use_ner else None
         self._light = _light_pipeline(model_dir)
         self._allowed = {term.lower() for term in self.allow_list}
 
-    def find(self, text: str, locale: str = "en") -> list[Span]:
-        """Non-overlapping PII spans in ``text``, in order."""
+    def find(self, text: str, locale: str = "en", allow: Sequence[str] = ()) -> list[Span]:
+        """Non-overlapping PII spans in ``text``, in order.
+
+        ``allow`` adds terms that are never a name here, such as the tenant's
+        own company name ("Hello Ledgerly,").
+        """
         if not text.strip():
             return []
-        entities = self.entities
-        lowercase_words = set(_LOWER_WORD.findall(text))
-        with_names = "PERSON" in entities and locale.split("-")[0].lower() in NER_LANGUAGES
-        if not with_names:
+        entities = [e for e in self.entities if e != "STREET_ADDRESS"]
+        allowed = self._allowed | {term.lower() for term in allow}
+        lowercase_words = set(_LOWER_WORD.findall(_EMAIL_LOCAL_PART.sub("@", text)))
+        english = locale.split("-")[0].lower() in NER_LANGUAGES
+        with_ner = self.use_ner and "PERSON" in entities and english
+        if not with_ner:
             entities = [e for e in entities if e != "PERSON"]
         results = self._analyzer.analyze(
             text=text,
             language="en",
             entities=entities,
             score_threshold=self.min_score,
-            allow_list=self.allow_list or None,
-            nlp_artifacts=self._artifacts(text, lowercase_words if with_names else None),
+            allow_list=[*self.allow_list, *allow] or None,
+            nlp_artifacts=self._artifacts(text, lowercase_words if with_ner else None, allowed),
         )
         spans = [Span(r.entity_type, r.start, r.end, r.score) for r in results]
         spans = [
@@ -106,9 +132,18 @@ class Redactor:
             if s.entity_type != "PERSON"
             or _looks_like_name(text[s.start : s.end], lowercase_words, _starts_sentence(text, s.start))
         ]
+        if "PERSON" in self.entities:
+
+            def is_name_word(word: str) -> bool:
+                return _is_distinctive(word.lower(), lowercase_words) and word.lower() not in allowed
+
+            found = find_names(text, is_name_word, with_first_names=english)
+            spans += [Span("PERSON", start, end, RULE_SCORE) for start, end in found]
+        if "STREET_ADDRESS" in self.entities:
+            spans += [Span("STREET_ADDRESS", start, end, RULE_SCORE) for start, end in find_addresses(text)]
         return _without_overlaps(spans)
 
-    def _artifacts(self, text: str, lowercase_words: set[str] | None) -> Any:
+    def _artifacts(self, text: str, lowercase_words: set[str] | None, allowed: set[str]) -> Any:
         """Presidio's NLP artifacts, with NER run only on sentences that could hold a name.
 
         NER costs as much as embedding the same text. A person span survives
@@ -118,8 +153,10 @@ class Redactor:
         them. ``lowercase_words=None`` means no NER at all.
         """
         doc = self._light(text)
-        if lowercase_words is not None:
-            segments = [m.span() for m in _SEGMENT.finditer(text) if self._may_hold_name(m.group(), lowercase_words)]
+        if lowercase_words is not None and self._ner is not None:
+            segments = [
+                m.span() for m in _SEGMENT.finditer(text) if _may_hold_name(m.group(), lowercase_words, allowed)
+            ]
             people = []
             for (start, _), parsed in zip(segments, self._ner.pipe(text[a:b] for a, b in segments), strict=True):
                 for entity in parsed.ents:
@@ -129,24 +166,13 @@ class Redactor:
             doc.ents = filter_spans(people)
         return self._engine._doc_to_nlp_artifact(doc, "en")
 
-    def _may_hold_name(self, segment: str, lowercase_words: set[str]) -> bool:
-        for token in segment.split():
-            word = token.rstrip(".,;:!?)\"'").lower()
-            if (
-                _NAME_TOKEN.match(token.rstrip(",;:!?)\"'"))
-                and _is_distinctive(word, lowercase_words)
-                and word not in self._allowed
-            ):
-                return True
-        return False
-
-    def redact(self, text: str, locale: str = "en") -> RedactionResult:
+    def redact(self, text: str, locale: str = "en", allow: Sequence[str] = ()) -> RedactionResult:
         """``text`` with every PII span replaced by ``<ENTITY_TYPE>``, and counts per type."""
-        spans = self.find(text, locale)
+        spans = self.find(text, locale, allow)
         return RedactionResult(text=_replace(text, spans), counts=dict(Counter(s.entity_type for s in spans)))
 
     def redact_blocks(
-        self, title: str, blocks: Sequence[Block], locale: str = "en"
+        self, title: str, blocks: Sequence[Block], locale: str = "en", allow: Sequence[str] = ()
     ) -> tuple[str, list[Block], Counter[str]]:
         """Redact a title, blocks and section paths with one analyzer pass over the whole document.
 
@@ -156,7 +182,7 @@ class Redactor:
         path_parts = sorted({part for block in blocks for part in block.section_path})
         texts = [title, *[block.text for block in blocks], *path_parts]
         joined = "\n\n".join(texts)
-        spans = self.find(joined, locale)
+        spans = self.find(joined, locale, allow)
         counts: Counter[str] = Counter()
         redacted: list[str] = []
         offset = 0
@@ -177,6 +203,18 @@ class Redactor:
             for block, text in zip(blocks, redacted[1 : 1 + len(blocks)], strict=True)
         ]
         return redacted[0], new_blocks, counts
+
+
+def _may_hold_name(segment: str, lowercase_words: set[str], allowed: set[str]) -> bool:
+    for token in segment.split():
+        word = token.rstrip(".,;:!?)\"'").lower()
+        if (
+            _NAME_TOKEN.match(token.rstrip(",;:!?)\"'"))
+            and _is_distinctive(word, lowercase_words)
+            and word not in allowed
+        ):
+            return True
+    return False
 
 
 def _starts_sentence(text: str, start: int) -> bool:
@@ -227,20 +265,28 @@ _SPECIFICITY = {
     "EMAIL_ADDRESS": 2,
     "IP_ADDRESS": 2,
     "PHONE_NUMBER": 3,
+    "STREET_ADDRESS": 3,
     "PERSON": 4,
 }
 
 
 def _without_overlaps(spans: list[Span]) -> list[Span]:
-    """Keep one span where spans overlap: the most specific type, then score, then length."""
-    ranked = sorted(
-        spans, key=lambda s: (_SPECIFICITY.get(s.entity_type, 5), -s.score, -(s.end - s.start), s.start, s.entity_type)
-    )
-    chosen: list[Span] = []
-    for span in ranked:
-        if all(span.end <= c.start or span.start >= c.end for c in chosen):
-            chosen.append(span)
-    return sorted(chosen, key=lambda s: s.start)
+    """One span per group of overlapping spans, typed by the most specific (then score, then length)
+    and covering the whole group, so no part of a looser match is left in clear."""
+    groups: list[list[Span]] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if groups and span.start < max(s.end for s in groups[-1]):
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    merged = []
+    for group in groups:
+        best = min(
+            group,
+            key=lambda s: (_SPECIFICITY.get(s.entity_type, 5), -s.score, -(s.end - s.start), s.start, s.entity_type),
+        )
+        merged.append(Span(best.entity_type, min(s.start for s in group), max(s.end for s in group), best.score))
+    return merged
 
 
 def _ner_pipeline(model_dir: str) -> Any:
@@ -283,7 +329,8 @@ def _build_analyzer(model_dir: str) -> Any:
         address at an internal or reserved domain (``.example``, ``.local``) is PII too."""
 
         def validate_result(self, pattern_text: str) -> bool:
-            return "@" in pattern_text and "." in pattern_text.rsplit("@", 1)[-1]
+            local, _, domain = pattern_text.rpartition("@")
+            return bool(local) and "." in domain and local.lower() not in ROLE_MAILBOXES
 
     class _WindowedPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
         """Presidio's phone recognizer, run only where digits cluster, in one pass per region.

@@ -16,6 +16,7 @@ DEFAULT_PII_ENTITIES = (
     "US_SSN",
     "UK_NINO",
     "PERSON",
+    "STREET_ADDRESS",
 )
 
 
@@ -45,6 +46,13 @@ class IngestSettings(BaseSettings):
     )
     chunk_overlap_tokens: int = Field(default=32, ge=0, le=256)
     pii_entities: tuple[str, ...] = Field(default=DEFAULT_PII_ENTITIES)
+    pii_ner: bool = Field(
+        default=False,
+        description=(
+            "Also run spaCy's statistical NER for English person names. Off by default: on the labelled "
+            "inbox the rule-based finder alone reaches higher precision at the same recall, at a third of the cost."
+        ),
+    )
     pii_min_score: float = Field(default=0.4, ge=0.0, le=1.0)
     pii_allow_list: tuple[str, ...] = Field(
         default=(),

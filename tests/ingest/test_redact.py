@@ -72,13 +72,87 @@ def test_structured_types_reach_recall_095(redactor: Redactor, capsys: pytest.Ca
         assert scores[kind]["precision"] >= 0.8, (kind, scores[kind])
 
 
-def test_names_do_not_regress(redactor: Redactor) -> None:
-    """Names come from spaCy's small English NER: reported separately, not held to the 0.95 bar.
+def test_names_and_addresses_reach_recall_095(redactor: Redactor) -> None:
+    """Names and street addresses come from rules (ingest/names.py, ingest/addresses.py), not NER.
 
-    Measured 0.49 recall on the fixture (2026-11-29); this guards against regressions only.
+    spaCy's small English NER alone found 0.49 of the fixture's names (2026-11-29). The rules were
+    written against this fixture, so the bar here guards them; the help center's planted names,
+    which they were not written against, are checked in tests/test_pii_in_index.py.
     """
     scores = _scores(redactor)
-    assert scores["PERSON"]["recall"] >= 0.45, scores["PERSON"]
+    for kind in ("PERSON", "STREET_ADDRESS"):
+        assert scores[kind]["recall"] >= 0.95, (kind, scores[kind])
+        assert scores[kind]["precision"] >= 0.85, (kind, scores[kind])
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Hi Gareth,\n\nThanks for the logs.", ["Gareth"]),
+        ("It works now.\n\nKind regards,\nEleni Papadopoulou\nAegean Words", ["Eleni Papadopoulou"]),
+        ("Many thanks, Rhys Morgan-Tate Director, Morgan-Tate Architects", ["Rhys Morgan-Tate Director"]),
+        ("Name: Dr. Markus Vogel\nE-Mail: m.vogel@posteo.example", ["Markus Vogel"]),
+        ('{"customer": {"name": "Jan Kowalczyk", "id": 7}}', ["Jan Kowalczyk"]),
+        ("Our office manager Sean Gallagher signed in. Later Sean signed out.", ["Sean Gallagher", "Sean"]),
+        ("Ask Femke de Vries (femke.devries@kpn.example) first.", ["Femke de Vries"]),
+        ("Mit freundlichen Grüßen\n\nSabine Krämer\nBuchhaltung", ["Sabine Krämer"]),
+    ],
+)
+def test_name_rules_find_people_where_mail_names_them(redactor: Redactor, text: str, names: list[str]) -> None:
+    found = [text[s.start : s.end] for s in redactor.find(text) if s.entity_type == "PERSON"]
+    assert found == names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks, Stripe handles the payout. Best practice: keep one bank feed per account.",
+        "Hello Ledgerly team, where is Settings > Team?",
+        "Regards,\nThe Parcelpoint Team",
+        "Open Crescent Clay Ceramics in the customer list and choose Edit.",
+    ],
+)
+def test_name_rules_leave_help_center_text_alone(redactor: Redactor, text: str) -> None:
+    assert [s for s in redactor.find(text, allow=("ledgerly", "parcelpoint")) if s.entity_type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Ship to 1290 Cedar Lane, Apt 3B, Raleigh, NC 27601 please.", "1290 Cedar Lane, Apt 3B, Raleigh, NC 27601"),
+        (
+            "Our office is at Brouwersgracht 118-2, 1013 HB Amsterdam if needed",
+            "Brouwersgracht 118-2, 1013 HB Amsterdam",
+        ),
+        (
+            "The customer, Margaret Ellis, 58 Birchwood Avenue, Leeds LS6 2QT, emailed.",
+            "58 Birchwood Avenue, Leeds LS6 2QT",
+        ),
+        ("Lieferung an Leopoldstraße 88, 80802 München.", "Leopoldstraße 88, 80802 München"),
+    ],
+)
+def test_addresses_run_from_street_to_postcode(redactor: Redactor, text: str, address: str) -> None:
+    found = [text[s.start : s.end] for s in redactor.find(text) if s.entity_type == "STREET_ADDRESS"]
+    assert found == [address]
+
+
+def test_a_postcode_shape_without_a_street_is_no_address(redactor: Redactor) -> None:
+    text = "See Reports, 2024 Summary for totals, and Invoices, 1013 Drafts for the rest."
+    assert [s for s in redactor.find(text) if s.entity_type == "STREET_ADDRESS"] == []
+
+
+def test_role_mailboxes_stay_personal_ones_go(redactor: Redactor) -> None:
+    text = "Write to support@ledgerly.example or privacy@ledgerly.example, not dana.whitfield@harborline.example."
+    assert redactor.redact(text).text == (
+        "Write to support@ledgerly.example or privacy@ledgerly.example, not <EMAIL_ADDRESS>."
+    )
+
+
+def test_overlapping_matches_are_redacted_whole(redactor: Redactor) -> None:
+    """An address and a phone number that share a digit run leave neither part in clear."""
+    text = "Raymond Fitzgerald\n77 Old Mill Road, Bangor, ME 04401\n207-555-0144"
+    redacted = redactor.redact(text).text
+    assert "04401" not in redacted and "0144" not in redacted and "Old Mill" not in redacted
 
 
 def test_redaction_uses_typed_placeholders(redactor: Redactor) -> None:
@@ -93,6 +167,6 @@ def test_help_center_ui_words_are_not_people(redactor: Redactor) -> None:
     assert redactor.redact(text).text == text
 
 
-def test_german_text_gets_pattern_recognizers_only(redactor: Redactor) -> None:
+def test_german_text_gets_no_statistical_names(redactor: Redactor) -> None:
     text = "Klicken Sie auf Speichern. Schreiben Sie an max@beispiel.example."
     assert redactor.redact(text, locale="de").text == "Klicken Sie auf Speichern. Schreiben Sie an <EMAIL_ADDRESS>."

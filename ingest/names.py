@@ -1,0 +1,285 @@
+"""Person names found by the places support mail puts them, not by a statistical model.
+
+A small NER model misses half the names in a support inbox (measured on
+data/samples/pii_labels.jsonl), yet mail names people in a few fixed places:
+greetings ("Hi Gareth,"), the line after a sign-off ("Thanks,\\nKenji
+Watanabe"), labelled fields ("Name:", "From:", ``"name": "..."``), a name
+beside its own e-mail address, titles ("Frau Petra Schubert"), appositions
+("my client ..., our office manager ..."), and a known first name followed by
+a surname. A name found once is then found wherever the text repeats it
+("Sean" after "Sean Gallagher").
+
+Every candidate must look like a name: capitalized tokens (any script), none
+of them a word the same text also writes in lowercase or a known UI word;
+the caller supplies that test so that NER and these rules judge alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+
+# One name token: a capitalized word in any alphabet, with inner hyphens or apostrophes.
+_TOKEN = r"(?:[^\W\d_a-zà-ÿα-ωа-я][^\W\d_]*(?:[-'’][^\W\d_]+)*)"
+# Particles inside surnames: "Femke de Vries", "Ludwig van Beethoven".
+_PARTICLE = r"(?:de|van|von|der|den|da|di|du|del|della|le|la|dos|das|ter|ten|bin|al)"
+_NAME = rf"{_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_TOKEN}){{0,3}}"
+_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Madame|Monsieur|Sr|Sra|Sig|Sig\.ra)\.?"
+
+_GREETING = re.compile(
+    rf"^[ \t>]*(?i:Hi|Hello|Hey|Dear|Morning|Hallo|Hej|Hoi|Liebe|Lieber|Sehr geehrte|Sehr geehrter|Bonjour|Salut"
+    rf"|Hola|Ciao|Olá|Beste|Goedemorgen)[ \t]+(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})[ \t]*[,!:\n]",
+    re.M,
+)
+_SIGN_OFF = (
+    r"(?i:thanks|thank you|thanks again|thanks so much|thank you so much|many thanks|thanks in advance|thx|ta|cheers"
+    r"|best|all the best|best wishes|best regards|kind regards|warm regards|warmest regards|regards|sincerely"
+    r"|yours|yours sincerely|yours truly|very truly yours|yours faithfully|respectfully|take care|speak soon"
+    r"|mit freundlichen grüßen|freundliche grüße|viele grüße|beste grüße|liebe grüße|gruß|grüße|danke"
+    r"|merci|cordialement|bien à vous|saludos|un saludo|gracias|grazie|distinti saluti|met vriendelijke groet"
+    r"|groeten|hälsningar|vänliga hälsningar|med venlig hilsen)"
+)
+# A sign-off, then the name on the next line, or on the same line once a loader has joined the lines
+# ("Many thanks, Rhys Morgan-Tate Director, ..."; "Kind regards, > Jonas > Ledgerly Support").
+_AFTER_SIGN_OFF = re.compile(
+    rf"(?:^|[.!?][ \t]+)[ \t>]*{_SIGN_OFF}[ \t]*[,.!]*(?:[ \t>]|\n)+(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})",
+    re.M,
+)
+# A line holding only a name, after a blank line, among the last lines of a message.
+_SIGNATURE_LINE = re.compile(
+    rf"(?:\A|\n[ \t>]*\n)[ \t>]*(?P<name>{_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_TOKEN}){{1,2}})[ \t]*(?=\n|\Z)"
+)
+SIGNATURE_LINES = 6
+_FIELD = re.compile(
+    rf"(?:^|[\n;|])[ \t>]*(?i:Name|Full name|Customer name|Contact|Contact name|Account holder|Account name"
+    rf"|Kontoinhaber|Titulaire|Recipient|Empfänger|From|To|Cc|Reply-To|Von|An|De|À|Signed|Requested by"
+    rf"|Submitted by)[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
+)
+_JSON_NAME = re.compile(rf"\"(?:name|full_name|fullName|customer_name|contact_name)\"\s*:\s*\"(?P<name>{_NAME})\"")
+_TITLED = re.compile(rf"\b{_TITLE}[ \t]+(?P<name>{_NAME})")
+_ROLE = (
+    r"(?i:colleague|co-worker|coworker|client|customer|employee|staff member|bookkeeper|accountant|partner"
+    r"|business partner|co-founder|cofounder|founder|owner|admin|administrator|manager|office manager|boss"
+    r"|assistant|wife|husband|son|daughter|brother|sister|contractor|driver|recipient|sender|tenant|landlord"
+    r"|developer|hygienist|technician|director|intern|courier|agent|rep)"
+)
+_APPOSITION = re.compile(
+    rf"\b(?i:my|our|his|her|their|the|a|an|one of (?:them|us|our \w+))(?:[ \t]+(?i:old|new|former|other))?"
+    rf"[ \t]+{_ROLE}[ \t]*,?[ \t]+(?P<name>{_NAME})"
+    rf"|\b(?i:one of them|also)[ \t]*,?[ \t]+(?P<other>{_TOKEN})\b(?=[ \t]*(?:,|'s|’s))"
+)
+_SELF = re.compile(rf"\b(?i:my name is|this is|I am|I'm|I’m)[ \t]+(?P<name>{_NAME})\b")
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_NAME_BEFORE_EMAIL = re.compile(rf"(?P<name>{_NAME})[ \t]*[<(\[][ \t]*(?:mailto:)?(?P<email>[\w.+'-]+@[\w.-]+)")
+_CANDIDATE_PAIR = re.compile(rf"\b(?P<first>{_TOKEN})[ \t]+(?:{_PARTICLE}[ \t]+)?(?P<last>{_TOKEN})\b")
+_ALIAS = re.compile(rf"[ \t]*\((?P<name>{_TOKEN}(?:[ \t]+{_TOKEN}){{1,2}})\)")
+_POSSESSIVE = re.compile(r"['’]s$")
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+
+Judge = Callable[[str], bool]
+
+
+def find_names(text: str, is_name_word: Judge, with_first_names: bool = True) -> list[tuple[int, int]]:
+    """Character spans of person names in ``text``, merged and in order.
+
+    ``is_name_word(token)`` says whether one capitalized token may be part of a
+    name in this text (not a UI word, not written in lowercase elsewhere).
+    ``with_first_names`` adds known English first names followed by a surname;
+    leave it off for languages that capitalize their nouns.
+    """
+    spans: list[tuple[int, int]] = []
+    for start, end in _contextual(text, is_name_word):
+        trimmed = _trim(text, start, end, is_name_word)
+        if trimmed:
+            spans.append(trimmed)
+    if with_first_names:
+        spans += _known_first_names(text, is_name_word)
+    spans += _aliases(text, spans, is_name_word)
+    spans += _repeats(text, spans, is_name_word)
+    return _merge(spans)
+
+
+def _aliases(text: str, found: list[tuple[int, int]], is_name_word: Judge) -> list[tuple[int, int]]:
+    """A name written again in brackets right after a name: "Νίκος Γεωργίου (Nikos Georgiou)"."""
+    aliases = []
+    for _, end in found:
+        match = _ALIAS.match(text, end)
+        if match:
+            trimmed = _trim(text, *match.span("name"), is_name_word)
+            if trimmed:
+                aliases.append(trimmed)
+    return aliases
+
+
+def _contextual(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
+    for pattern in (_GREETING, _AFTER_SIGN_OFF, _FIELD, _JSON_NAME, _TITLED, _APPOSITION, _SELF):
+        for match in pattern.finditer(text):
+            for group in ("name", "other"):
+                if group in pattern.groupindex and match.group(group):
+                    yield match.span(group)
+    for match in _NAME_BEFORE_EMAIL.finditer(text):
+        start = _mailbox_match_start(match.group("name"), match.group("email"), is_name_word)
+        if start is not None:
+            yield match.start("name") + start, match.end("name")
+    yield from _mailbox_owners(text)
+    yield from _signature_lines(text)
+
+
+def _signature_lines(text: str) -> Iterator[tuple[int, int]]:
+    """A line of two or three name tokens standing alone near the end of a message or above a quote."""
+    for match in _SIGNATURE_LINE.finditer(text):
+        rest = text[match.end() :]
+        quoted = re.search(r"^(?:>|-{3,}|_{3,}|On .+wrote:|From:)", rest, re.M)
+        tail = rest[: quoted.start()] if quoted else rest
+        if len([line for line in tail.splitlines() if line.strip()]) < SIGNATURE_LINES:
+            yield match.span("name")
+
+
+def _mailbox_match_start(name: str, email: str, is_name_word: Judge) -> int | None:
+    """Offset in ``name`` of its first name-like token spelled out in the address's local part
+    ("Ask Femke de Vries (femke.devries@...)" -> "Femke"); None when no token is."""
+    local = re.sub(r"[^a-z]", "", email.split("@", 1)[0].lower())
+    for word in _WORD.finditer(name):
+        token = word.group()
+        if len(token) >= 3 and is_name_word(token) and _fold(token) in local:
+            return word.start()
+    return None
+
+
+def _mailbox_owners(text: str) -> Iterator[tuple[int, int]]:
+    """Capitalized pairs spelled out by a personal address in the same text (``claire.martin@``)."""
+    locals_ = set()
+    for email in _EMAIL.findall(text):
+        parts = [p for p in re.split(r"[._+-]", email.split("@", 1)[0].lower()) if len(p) >= 3]
+        if len(parts) >= 2:
+            locals_.add(tuple(parts[:2]))
+    if not locals_:
+        return
+    for match in _pairs(text):
+        pair = (_fold(match.group("first")), _fold(match.group("last")).replace("-", ""))
+        if any(pair[0] == a and pair[1].startswith(b[:4]) for a, b in locals_):
+            yield match.span()
+
+
+def _pairs(text: str) -> Iterator[re.Match[str]]:
+    """Every pair of adjacent capitalized tokens, overlapping ("FR Émilie Laurent" gives both pairs)."""
+    position = 0
+    while match := _CANDIDATE_PAIR.search(text, position):
+        yield match
+        position = match.start("last")
+
+
+def _known_first_names(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
+    """A known first name followed by a capitalized surname: "Steffan Rees", "Luis Ortega"."""
+    first_names = _first_names()
+    for match in _pairs(text):
+        first, last = match.group("first"), match.group("last")
+        if (
+            first.lower() in first_names
+            and _is_name_token(first, is_name_word)
+            and _is_name_token(last, is_name_word)
+            and not _in_capitalized_run(text, match.start(), match.end())
+        ):
+            yield match.span()
+
+
+def _repeats(text: str, found: list[tuple[int, int]], is_name_word: Judge) -> list[tuple[int, int]]:
+    """Every other capitalized occurrence of a token of a name already found."""
+    tokens = set()
+    for start, end in found:
+        name = text[start:end]
+        words = _WORD.findall(name)
+        tokens.add(name)
+        if words and len(words[0]) >= 3 and is_name_word(words[0]):
+            tokens.add(words[0])
+    if not tokens:
+        return []
+    pattern = re.compile(r"(?<![\w@.])(?:" + "|".join(sorted(map(re.escape, tokens), key=len, reverse=True)) + r")\b")
+    return [m.span() for m in pattern.finditer(text) if not _inside_address(text, m.start(), m.end())]
+
+
+def _trim(text: str, start: int, end: int, is_name_word: Judge) -> tuple[int, int] | None:
+    """The span cut down to its leading name tokens; None when its first token is no name."""
+    words = list(_WORD.finditer(text, start, end))
+    kept_end = None
+    for word in words:
+        token = word.group()
+        if token.lower() in _PARTICLES and kept_end is not None:
+            continue
+        stem = _POSSESSIVE.sub("", token)  # "Harriet's" is Harriet
+        if not _is_name_token(stem, is_name_word):
+            break
+        kept_end = word.start() + len(stem)
+        if stem != token:
+            break
+    if kept_end is None:
+        return None
+    return words[0].start(), kept_end
+
+
+def _is_name_token(token: str, is_name_word: Judge) -> bool:
+    """Capitalized like a name ("Kenji", "McAllister"; not "VAT", not "I") and judged a name word here."""
+    return len(token) > 1 and token[0].isupper() and not token.isupper() and is_name_word(token)
+
+
+def _inside_address(text: str, start: int, end: int) -> bool:
+    """True for a token that is part of an e-mail address or a URL."""
+    before = text[max(0, start - 1) : start]
+    return (before != "" and before in "@./") or text[end : end + 1] == "@"
+
+
+def _in_capitalized_run(text: str, start: int, end: int) -> bool:
+    """True when a capitalized word directly precedes or follows (a company: "Crescent Clay Ceramics")."""
+    before = re.search(r"([^\W\d_]+)[ \t]+$", text[max(0, start - 40) : start])
+    after = re.match(r"[ \t]+([^\W\d_]+)", text[end : end + 40])
+    return bool(before and before.group(1)[0].isupper()) or bool(after and after.group(1)[0].isupper())
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _fold(word: str) -> str:
+    """Lowercase ASCII spelling of a name token, as an address would write it ("Jürgen" -> "jurgen")."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", word.replace("ß", "ss").lower())
+    return "".join(ch for ch in decomposed if ch.isascii() and ch.isalpha())
+
+
+_PARTICLES = frozenset(_PARTICLE.strip("(?:)").split("|"))
+
+
+# Census names that are far more often English words at the start of a sentence or a heading.
+_WORDS_NOT_FIRST_NAMES = frozenset(
+    "will may can june april august january march see german english major page chase bill grant mark art".split()
+)
+# Share of the census population (percent) below which a listed name is more likely noise ("See", 0.001).
+MIN_FIRST_NAME_FREQUENCY = 0.01
+
+
+@cache
+def _first_names() -> frozenset[str]:
+    """Given names of the US census lists shipped by the ``names`` package, lowercased.
+
+    Each line is ``NAME frequency cumulative rank``; names rarer than
+    ``MIN_FIRST_NAME_FREQUENCY`` percent and names that are common words are left out.
+    """
+    import names
+
+    folder = Path(names.__file__).parent
+    found: set[str] = set()
+    for file in ("dist.male.first", "dist.female.first"):
+        for line in (folder / file).read_text(encoding="ascii").splitlines():
+            fields = line.split()
+            if len(fields) >= 2 and float(fields[1]) >= MIN_FIRST_NAME_FREQUENCY:
+                found.add(fields[0].lower())
+    return frozenset(found - _WORDS_NOT_FIRST_NAMES)
