@@ -209,13 +209,35 @@ def _tokenizer(model_path: str) -> Any:
     return AutoTokenizer.from_pretrained(model_path, local_files_only=True)
 
 
+def _unpadded_backend(tokenizer: Any) -> Any:
+    """A copy of a fast tokenizer's backend with padding and truncation off, or None.
+
+    The model's tokenizer.json pads and truncates to its sequence length; a count must
+    see every token, and only transformers' own call switches those off per call.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_padding()
+    copy.no_truncation()
+    return copy
+
+
 def hf_token_counter(model_path: str) -> TokenCounter:
     """Count tokens (without special tokens) with the tokenizer of the model at ``model_path``."""
     tokenizer = _tokenizer(model_path)
+    # A fast tokenizer's Rust backend counts the same tokens at a fraction of the cost of
+    # transformers' batch wrapper, which builds Python lists of every id and offset.
+    backend = _unpadded_backend(tokenizer)
 
     def count(texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        if backend is not None:
+            return [len(encoding.ids) for encoding in backend.encode_batch(list(texts), add_special_tokens=False)]
         encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
 

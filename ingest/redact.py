@@ -69,6 +69,8 @@ PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "NL", "ES", "IT", "AT", "CH", "CA
 # A run of digits with phone punctuation between them: where a phone number can be.
 _PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \t().\-/]{5,}\d")
 _NAME_TOKEN = re.compile(r"^[A-ZÀ-Þ][a-zà-ÿ]+(?:[-'’][A-ZÀ-Þ]?[a-zà-ÿ]+)*\.?$")
+_ARTIFACT_TOKEN = re.compile(r"\w+|[^\w\s]")
+_PATTERN_CHARACTER = re.compile(r"[\d@]")
 _LOWER_WORD = re.compile(r"\b[a-zà-ÿ]+\b")
 # The local part of an e-mail address spells its owner's name in lowercase ("tobias.lehmann@"):
 # it is no evidence that "Tobias" is a common word of the text. Domains are ("@ledgerly.example").
@@ -117,15 +119,25 @@ class Redactor:
         with_ner = self.use_ner and "PERSON" in entities and english
         if not with_ner:
             entities = [e for e in entities if e != "PERSON"]
-        results = self._analyzer.analyze(
-            text=text,
-            language="en",
-            entities=entities,
-            score_threshold=self.min_score,
-            allow_list=[*self.allow_list, *allow] or None,
-            nlp_artifacts=self._artifacts(text, lowercase_words if with_ner else None, allowed),
+        # Without NER, Presidio's recognizers only match text with a digit or an "@": the
+        # tokenizing they need for context words is spent on those lines alone.
+        windows = [(0, len(text))] if with_ner else _pattern_windows(text)
+        analysed = "\n\n".join(text[start:end] for start, end in windows)
+        results = (
+            self._analyzer.analyze(
+                text=analysed,
+                language="en",
+                entities=entities,
+                score_threshold=self.min_score,
+                allow_list=[*self.allow_list, *allow] or None,
+                nlp_artifacts=(
+                    self._artifacts(analysed, lowercase_words, allowed) if with_ner else _pattern_artifacts(analysed)
+                ),
+            )
+            if analysed.strip()
+            else []
         )
-        spans = [Span(r.entity_type, r.start, r.end, r.score) for r in results]
+        spans = [_back_to_text(Span(r.entity_type, r.start, r.end, r.score), windows) for r in results]
         spans = [
             s
             for s in spans
@@ -203,6 +215,58 @@ class Redactor:
             for block, text in zip(blocks, redacted[1 : 1 + len(blocks)], strict=True)
         ]
         return redacted[0], new_blocks, counts
+
+
+def _pattern_windows(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the lines holding a digit or an "@", each with the line before it
+    (where context words such as "Phone:" stand), merged and in order."""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*", text) if m.end() > m.start()]
+    windows: list[tuple[int, int]] = []
+    for index, (start, end) in enumerate(lines):
+        if not _PATTERN_CHARACTER.search(text, start, end):
+            continue
+        if index and lines[index - 1][1] >= start - 2:  # the line right before, not across a blank line
+            start = lines[index - 1][0]
+        if windows and start <= windows[-1][1] + 1:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _pattern_artifacts(text: str) -> Any:
+    """Presidio's NLP artifacts from a regex tokenizer, for its pattern recognizers' context words.
+
+    Without NER the recognizers need only tokens, their offsets, lowercase
+    "lemmas" and the non-stop-word keywords among them; spaCy's tokenizer and
+    Token objects cost several times more for the same context matches.
+    """
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    matches = list(_ARTIFACT_TOKEN.finditer(text))
+    lemmas = [m.group().lower() for m in matches]
+    artifacts = NlpArtifacts(
+        entities=[],
+        tokens=[m.group() for m in matches],  # type: ignore[arg-type]  # the enhancer needs only len() and order
+        tokens_indices=[m.start() for m in matches],
+        lemmas=lemmas,
+        nlp_engine=None,
+        language="en",
+    )
+    artifacts.keywords = [lemma for lemma in lemmas if lemma not in STOP_WORDS and lemma[0].isalnum()]
+    return artifacts
+
+
+def _back_to_text(span: Span, windows: list[tuple[int, int]]) -> Span:
+    """A span found in the windows joined by blank lines, moved to its place in the whole text."""
+    offset = 0
+    for start, end in windows:
+        length = end - start
+        if span.start <= offset + length:
+            return Span(span.entity_type, start + span.start - offset, start + span.end - offset, span.score)
+        offset += length + 2
+    raise ValueError(f"span {span} lies outside the analysed windows")  # pragma: no cover - a bug
 
 
 def _may_hold_name(segment: str, lowercase_words: set[str], allowed: set[str]) -> bool:

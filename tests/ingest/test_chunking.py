@@ -109,3 +109,17 @@ def test_chunks_carry_section_path_and_metadata(token_counter: TokenCounter) -> 
     assert len({c.content_hash for c in chunks}) == len(chunks)
     numbers = [int(n) for c in chunks for n in re.findall(r"Sentence (\d+)", c.text)]
     assert set(numbers) == set(range(80)) and numbers == sorted(numbers)
+
+
+def test_token_counter_counts_every_token_like_the_models_tokenizer(token_counter: TokenCounter) -> None:
+    """No padding to, and no truncation at, the model's sequence length: a count is the real length."""
+    from transformers import AutoTokenizer
+
+    from ingest.pipeline import embedding_model_path
+    from ingest.settings import IngestSettings
+
+    tokenizer = AutoTokenizer.from_pretrained(embedding_model_path(IngestSettings()), local_files_only=True)
+    texts = ["Hi", "Open Settings > Billing.", " ".join(["reconciliation"] * 300)]
+    expected = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert token_counter(texts) == expected
+    assert expected[0] == 1 and expected[2] >= 300  # past the model's 256-token sequence length

@@ -170,3 +170,12 @@ def test_help_center_ui_words_are_not_people(redactor: Redactor) -> None:
 def test_german_text_gets_no_statistical_names(redactor: Redactor) -> None:
     text = "Klicken Sie auf Speichern. Schreiben Sie an max@beispiel.example."
     assert redactor.redact(text, locale="de").text == "Klicken Sie auf Speichern. Schreiben Sie an <EMAIL_ADDRESS>."
+
+
+def test_optional_ner_adds_names_in_running_prose() -> None:
+    """With DESKPILOT_PII_NER on, spaCy's NER also finds a name that no rule's context names."""
+    text = "Yesterday I spoke to Kenji Watanabe about the export and he agreed to retry it."
+    without = Redactor(IngestSettings())
+    with_ner = Redactor(IngestSettings(pii_ner=True))
+    assert [s for s in without.find(text) if s.entity_type == "PERSON"] == []
+    assert [text[s.start : s.end] for s in with_ner.find(text) if s.entity_type == "PERSON"] == ["Kenji Watanabe"]
