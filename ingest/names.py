@@ -123,7 +123,7 @@ def _contextual(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
         start = _mailbox_match_start(match.group("name"), match.group("email"), is_name_word)
         if start is not None:
             yield match.start("name") + start, match.end("name")
-    yield from _mailbox_owners(text)
+    yield from _mailbox_owners(text, is_name_word)
     yield from _signature_lines(text)
 
 
@@ -148,7 +148,7 @@ def _mailbox_match_start(name: str, email: str, is_name_word: Judge) -> int | No
     return None
 
 
-def _mailbox_owners(text: str) -> Iterator[tuple[int, int]]:
+def _mailbox_owners(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
     """Capitalized pairs spelled out by a personal address in the same text (``claire.martin@``)."""
     locals_ = set()
     for email in _EMAIL.findall(text):
@@ -159,7 +159,11 @@ def _mailbox_owners(text: str) -> Iterator[tuple[int, int]]:
         return
     for match in _pairs(text):
         pair = (_fold(match.group("first")), _fold(match.group("last")).replace("-", ""))
-        if any(pair[0] == a and pair[1].startswith(b[:4]) for a, b in locals_):
+        if (
+            any(pair[0] == a and pair[1].startswith(b[:4]) for a, b in locals_)
+            and _is_name_token(match.group("first"), is_name_word)
+            and _is_name_token(match.group("last"), is_name_word)
+        ):
             yield match.span()
 
 
@@ -186,7 +190,7 @@ def _known_first_names(text: str, is_name_word: Judge) -> Iterator[tuple[int, in
 
 
 def _repeats(text: str, found: list[tuple[int, int]], is_name_word: Judge) -> list[tuple[int, int]]:
-    """Every other capitalized occurrence of a token of a name already found."""
+    """Every other occurrence of a name already found, and of its first token ("Sean" after "Sean Gallagher")."""
     tokens = set()
     for start, end in found:
         name = text[start:end]

@@ -155,17 +155,17 @@ class Redactor:
             spans += [Span("STREET_ADDRESS", start, end, RULE_SCORE) for start, end in find_addresses(text)]
         return _without_overlaps(spans)
 
-    def _artifacts(self, text: str, lowercase_words: set[str] | None, allowed: set[str]) -> Any:
-        """Presidio's NLP artifacts, with NER run only on sentences that could hold a name.
+    def _artifacts(self, text: str, lowercase_words: set[str], allowed: set[str]) -> Any:
+        """Presidio's NLP artifacts from spaCy, with NER run only on sentences that could hold a name.
 
         NER costs as much as embedding the same text. A person span survives
         `_looks_like_name` only if it has a capitalized token that is neither a
         UI word, an allowed brand, nor a word this text also writes in
         lowercase; sentences without such a token cannot yield one, so NER skips
-        them. ``lowercase_words=None`` means no NER at all.
+        them.
         """
         doc = self._light(text)
-        if lowercase_words is not None and self._ner is not None:
+        if self._ner is not None:
             segments = [
                 m.span() for m in _SEGMENT.finditer(text) if _may_hold_name(m.group(), lowercase_words, allowed)
             ]
@@ -218,14 +218,14 @@ class Redactor:
 
 
 def _pattern_windows(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the lines holding a digit or an "@", each with the line before it
-    (where context words such as "Phone:" stand), merged and in order."""
+    """Character ranges of the lines holding a digit or an "@", each with the non-empty line
+    before it (where context words such as "Phone:" stand), merged and in order."""
     lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]*", text) if m.end() > m.start()]
     windows: list[tuple[int, int]] = []
     for index, (start, end) in enumerate(lines):
         if not _PATTERN_CHARACTER.search(text, start, end):
             continue
-        if index and lines[index - 1][1] >= start - 2:  # the line right before, not across a blank line
+        if index:  # the nearest line before, even across a blank line ("Phone:\n\n+44 ...")
             start = lines[index - 1][0]
         if windows and start <= windows[-1][1] + 1:
             windows[-1] = (windows[-1][0], end)
