@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.spans import merge_spans
+
 _US_STATES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH "
     "OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR"
@@ -49,7 +51,7 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
             start = _street_start(text, anchor_start, needs_street)
             if start is not None:
                 spans.append((start, match.end()))
-    return _merge(spans)
+    return merge_spans(spans)
 
 
 def _street_start(text: str, anchor_start: int, needs_street: bool) -> int | None:
@@ -119,13 +121,3 @@ def _trailing_proper(part: str) -> int | None:
     while first < len(words) and words[first].group() in _LOWER_JOINERS:
         first += 1
     return words[first].start() if first < len(words) else None
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(set(spans)):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged

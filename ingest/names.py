@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
+from ingest.spans import merge_spans
+
 # One name token: a capitalized word in any alphabet, with inner hyphens or apostrophes.
 _TOKEN = r"(?:[^\W\d_a-zà-ÿα-ωа-я][^\W\d_]*(?:[-'’][^\W\d_]+)*)"
 # Particles inside surnames: "Femke de Vries", "Ludwig van Beethoven".
@@ -98,7 +100,7 @@ def find_names(text: str, is_name_word: Judge, with_first_names: bool = True) ->
         spans += _known_first_names(text, is_name_word)
     spans += _aliases(text, spans, is_name_word)
     spans += _repeats(text, spans, is_name_word)
-    return _merge(spans)
+    return merge_spans(spans)
 
 
 def _aliases(text: str, found: list[tuple[int, int]], is_name_word: Judge) -> list[tuple[int, int]]:
@@ -239,16 +241,6 @@ def _in_capitalized_run(text: str, start: int, end: int) -> bool:
     before = re.search(r"([^\W\d_]+)[ \t]+$", text[max(0, start - 40) : start])
     after = re.match(r"[ \t]+([^\W\d_]+)", text[end : end + 40])
     return bool(before and before.group(1)[0].isupper()) or bool(after and after.group(1)[0].isupper())
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(set(spans)):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _fold(word: str) -> str:

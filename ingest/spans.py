@@ -1,0 +1,16 @@
+"""Character spans found by the rule-based recognizers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The spans in order, with overlapping or touching ones merged into one."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
