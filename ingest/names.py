@@ -28,11 +28,18 @@ _TOKEN = r"(?:[^\W\d_a-zà-ÿα-ωа-я][^\W\d_]*(?:[-'’][^\W\d_]+)*)"
 # Particles inside surnames: "Femke de Vries", "Ludwig van Beethoven".
 _PARTICLE = r"(?:de|van|von|der|den|da|di|du|del|della|le|la|dos|das|ter|ten|bin|al)"
 _NAME = rf"{_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_TOKEN}){{0,3}}"
-_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Madame|Monsieur|Sr|Sra|Sig|Sig\.ra)\.?"
+_TITLE = (
+    r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Hr|Mme|Mlle|Madame|Monsieur|M(?=\.)|Sr|Sra|Srta|Don|Doña|Sig|Sig\.ra"
+    r"|Signor|Signora|Dott|Dott\.ssa|dott|Ing|Pan|Pani|Dhr|Mevr|Mw|Meneer|Mevrouw)\.?"
+)
 
 _GREETING = re.compile(
     rf"^[ \t>]*(?i:Hi|Hello|Hey|Dear|Morning|Hallo|Hej|Hoi|Liebe|Lieber|Sehr geehrte|Sehr geehrter|Bonjour|Salut"
-    rf"|Hola|Ciao|Olá|Beste|Goedemorgen)[ \t]+(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})[ \t]*[,!:\n]",
+    rf"|Hola|Ciao|Olá|Beste|Goedemorgen|Goedemiddag|Moin|Servus|Grüezi|Guten Tag|Guten Morgen|Bonsoir|Coucou"
+    rf"|Buenas|Buenos días|Buenas tardes|Estimado|Estimada|Querido|Querida|Buongiorno|Buonasera|Salve|Gentile"
+    rf"|Caro|Cara|Bom dia|Boa tarde|Oi|Prezado|Prezada|Caro|Dzień dobry|Witam|Cześć|Szanowny Panie|Szanowna Pani"
+    rf"|Thanks|Thank you|Sorry|Merci|Danke|Gracias|Grazie|Obrigado|Obrigada|Dziękuję|Bedankt)"
+    rf"[ \t]+(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})[ \t]*[,!:\n.]",
     re.M,
 )
 _SIGN_OFF = (
@@ -41,23 +48,43 @@ _SIGN_OFF = (
     r"|yours|yours sincerely|yours truly|very truly yours|yours faithfully|respectfully|take care|speak soon"
     r"|mit freundlichen grüßen|freundliche grüße|viele grüße|beste grüße|liebe grüße|gruß|grüße|danke"
     r"|merci|cordialement|bien à vous|saludos|un saludo|gracias|grazie|distinti saluti|met vriendelijke groet"
-    r"|groeten|hälsningar|vänliga hälsningar|med venlig hilsen)"
+    r"|groeten|hälsningar|vänliga hälsningar|med venlig hilsen|bien cordialement|amicalement|salutations"
+    r"|sincères salutations|bonne journée|merci d'avance|atentamente|saludos cordiales|un abrazo|muchas gracias"
+    r"|cordiali saluti|saluti|grazie mille|buona giornata|cumprimentos|atenciosamente|att|abraço|abraços"
+    r"|obrigado|obrigada|pozdrawiam|z poważaniem|z wyrazami szacunku|dziękuję|groetjes|hartelijke groet"
+    r"|vriendelijke groeten|met vriendelijke groeten|groet|lg|vg|mfg|tschüss|ngā mihi|cheers|salut)"
+    r"(?:[ \t]+(?:aus|from|de|da|z)[ \t]+[^\W\d_]+)?"
 )
 # A sign-off, then the name on the next line, or on the same line once a loader has joined the lines
 # ("Many thanks, Rhys Morgan-Tate Director, ..."; "Kind regards, > Jonas > Ledgerly Support").
 _AFTER_SIGN_OFF = re.compile(
-    rf"(?:^|[.!?][ \t]+)[ \t>]*{_SIGN_OFF}[ \t]*[,.!]*(?:[ \t>]|\n)+(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})",
+    rf"(?:^|[.!?][ \t]+)[ \t>]*{_SIGN_OFF}[ \t]*(?:[,.!]+[ \t>]*\n?|\n)[ \t>\n]*(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})",
     re.M,
 )
 # A line holding only a name, after a blank line, among the last lines of a message.
 _SIGNATURE_LINE = re.compile(
-    rf"(?:\A|\n[ \t>]*\n)[ \t>]*(?P<name>{_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_TOKEN}){{1,2}})[ \t]*(?=\n|\Z)"
+    rf"\n[ \t>]*\n[ \t>]*(?P<name>{_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_TOKEN}){{1,2}})[ \t]*(?=\n|\Z)"
 )
 SIGNATURE_LINES = 6
 _FIELD = re.compile(
-    rf"(?:^|[\n;|])[ \t>]*(?i:Name|Full name|Customer name|Contact|Contact name|Account holder|Account name"
-    rf"|Kontoinhaber|Titulaire|Recipient|Empfänger|From|To|Cc|Reply-To|Von|An|De|À|Signed|Requested by"
-    rf"|Submitted by)[ \t]*:[ \t]*(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
+    rf"(?:^|[\n;|])[ \t>]*(?i:Name|Full name|Customer name|Contact|Contact name|Contact person|Account holder"
+    rf"|Account name|Account owner|Owner|Admin|Kontoinhaber|Kontoinhaberin|Titulaire|Recipient|Empfänger|From|To|Cc"
+    rf"|Reply-To|Von|An|De|À|A|Da|Para|Od|Do|Van|Aan|Signed|Requested by|Submitted by|Vorname|Nachname"
+    rf"|Ansprechpartner|Ansprechpartnerin|Nom|Prénom|Nom complet|Contact technique|Responsable|Nombre"
+    rf"|Nombre completo|Apellidos|Apellido|Titular|Nome|Cognome|Nome completo|Intestatario|Referente|Contatto"
+    rf"|Contacto|Imię|Nazwisko|Imię i nazwisko|Osoba kontaktowa|Naam|Voornaam|Achternaam|Contactpersoon"
+    rf"|Tenaamstelling)[ \t]*(?::|[-–][ \t])[ \t]*(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
+)
+# Chat transcripts: "[14:20] Mehmet Öztürk: ...", "14:05 <Hye-jin Park> ...".
+_SPEAKER = re.compile(
+    rf"^[ \t]*(?:\[?\d{{1,2}}:\d{{2}}(?::\d{{2}})?\]?[ \t]+(?P<name>{_NAME})[ \t]*:"
+    rf"|(?:\[?\d{{1,2}}:\d{{2}}(?::\d{{2}})?\]?[ \t]+)?<(?P<other>{_NAME})>)",
+    re.M,
+)
+_SPEAKER_ROLES = frozenset(
+    """customer agent visitor user client support kunde kundin mitarbeiter mitarbeiterin besucher conseiller
+    conseillère cliente agente usuario utente operatore operatrice atendente klient klientka konsultant
+    konsultantka klant medewerker bot system visiteur gast guest""".split()
 )
 _JSON_NAME = re.compile(rf"\"(?:name|full_name|fullName|customer_name|contact_name)\"\s*:\s*\"(?P<name>{_NAME})\"")
 _TITLED = re.compile(rf"\b{_TITLE}[ \t]+(?P<name>{_NAME})")
@@ -65,14 +92,39 @@ _ROLE = (
     r"(?i:colleague|co-worker|coworker|client|customer|employee|staff member|bookkeeper|accountant|partner"
     r"|business partner|co-founder|cofounder|founder|owner|admin|administrator|manager|office manager|boss"
     r"|assistant|wife|husband|son|daughter|brother|sister|contractor|driver|recipient|sender|tenant|landlord"
-    r"|developer|hygienist|technician|director|intern|courier|agent|rep)"
+    r"|developer|hygienist|technician|director|intern|courier|agent|rep|mother|father|mum|mom|dad|dpo|cfo|ceo"
+    r"|Kollege|Kollegin|Buchhalter|Buchhalterin|Chef|Chefin|Mutter|Vater|Frau|Mann|Sohn|Tochter|Geschäftsführer"
+    r"|Geschäftsführerin|Admin|Ansprechpartner|Ansprechpartnerin|collègue|comptable|mère|père|femme|mari|fils|fille"
+    r"|compañero|compañera|contable|madre|padre|esposa|marido|hijo|hija|jefe|jefa|collega|commercialista|moglie"
+    r"|marito|figlio|figlia|capo|colega|contabilista|mãe|pai|mulher|esposo|filho|filha|kolega|koleżanka|księgowa"
+    r"|księgowy|żona|mąż|syn|córka|szef|szefowa|collega|boekhouder|boekhoudster|vrouw|man|moeder|vader|zoon"
+    r"|dochter|baas)"
+)
+_POSSESSOR = (
+    r"(?i:my|our|his|her|their|the|a|an|your|one of (?:them|us|our \w+)|mein|meine|meinen|meiner|unser|unsere"
+    r"|unseren|unserer|ihr|ihre|mon|ma|notre|votre|mi|nuestro|nuestra|su|il mio|la mia|mio|mia|nostro|nostra"
+    r"|o meu|a minha|meu|minha|nosso|nossa|mój|moja|mojego|nasz|nasza|mijn|onze|uw)"
+)
+_CONVERSATION = re.compile(
+    rf"\b(?i:spoke (?:with|to)|talked (?:with|to)|call with|chatted with|met with|sprach mit|gesprochen mit"
+    rf"|telefoniert mit|parlé avec|échange avec|hablé con|parlato con|falei com|rozmawiałem z|rozmawiałam z"
+    rf"|gesproken met|gebeld met)[ \t]+(?:{_POSSESSOR}[ \t]+(?:{_ROLE}[ \t]+)?)?(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
+    rf"(?:[ \t]+(?i:and|und|et|y|e|i|en)[ \t]+(?P<other>{_NAME}))?"
 )
 _APPOSITION = re.compile(
-    rf"\b(?i:my|our|his|her|their|the|a|an|one of (?:them|us|our \w+))(?:[ \t]+(?i:old|new|former|other))?"
-    rf"[ \t]+{_ROLE}[ \t]*,?[ \t]+(?P<name>{_NAME})"
+    rf"\b{_POSSESSOR}(?:[ \t]+(?i:old|new|former|other|late|neue|neuer|nouveau|nouvelle|nuevo|nueva|nuovo|nuova))?"
+    rf"[ \t]+{_ROLE}[ \t]*(?:,|[ \t]+(?i:is|ist|est|es|è|é|jest|heißt|called|named))?[ \t]+(?:{_TITLE}[ \t]+)?"
+    rf"(?P<name>{_NAME})"
     rf"|\b(?i:one of them|also)[ \t]*,?[ \t]+(?P<other>{_TOKEN})\b(?=[ \t]*(?:,|'s|’s))"
 )
-_SELF = re.compile(rf"\b(?i:my name is|this is|I am|I'm|I’m)[ \t]+(?P<name>{_NAME})\b")
+_SELF = re.compile(
+    rf"\b(?i:my name is|this is|I am|I'm|I’m|im|it's|its|ich heiße|ich bin|mein name ist|hier ist|je m'appelle"
+    rf"|je m’appelle|je suis|c'est|c’est|moi c'est|me llamo|soy|mi nombre es|mi chiamo|sono|il mio nome è"
+    rf"|o meu nome é|meu nome é|chamo-me|aqui é(?: [ao])?|eu sou|nazywam się|jestem|tu|mijn naam is|ik ben|met)"
+    rf"[ \t]+(?P<name>{_NAME})\b"
+    rf"|(?:[:,][ \t]*)(?P<other>{_NAME})[ \t]+(?i:ici|hier|here|aquí|qui)(?!\w)",
+    re.M,
+)
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _NAME_BEFORE_EMAIL = re.compile(rf"(?P<name>{_NAME})[ \t]*[<(\[][ \t]*(?:mailto:)?(?P<email>[\w.+'-]+@[\w.-]+)")
 _CANDIDATE_PAIR = re.compile(rf"\b(?P<first>{_TOKEN})[ \t]+(?:{_PARTICLE}[ \t]+)?(?P<last>{_TOKEN})\b")
@@ -83,16 +135,22 @@ _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 Judge = Callable[[str], bool]
 
 
-def find_names(text: str, is_name_word: Judge, with_first_names: bool = True) -> list[tuple[int, int]]:
+def find_names(
+    text: str, is_name_word: Judge, with_first_names: bool = True, confirmed_only: bool = False
+) -> list[tuple[int, int]]:
     """Character spans of person names in ``text``, merged and in order.
 
     ``is_name_word(token)`` says whether one capitalized token may be part of a
     name in this text (not a UI word, not written in lowercase elsewhere).
     ``with_first_names`` adds known English first names followed by a surname;
-    leave it off for languages that capitalize their nouns.
+    leave it off for languages that capitalize their nouns. ``confirmed_only``
+    keeps only names that an e-mail address in the text spells out (beside the
+    name or anywhere): help-center content, where a heading "Best Practices"
+    must never read as a sign-off.
     """
     spans: list[tuple[int, int]] = []
-    for start, end in _contextual(text, is_name_word):
+    candidates = _confirmed(text, is_name_word) if confirmed_only else _contextual(text, is_name_word)
+    for start, end in candidates:
         trimmed = _trim(text, start, end, is_name_word)
         if trimmed:
             spans.append(trimmed)
@@ -115,12 +173,25 @@ def _aliases(text: str, found: list[tuple[int, int]], is_name_word: Judge) -> li
     return aliases
 
 
+def _confirmed(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
+    """Names beside their own address ("Hannah Okafor <hannah.okafor@...>") or spelled by one in the text."""
+    for match in _NAME_BEFORE_EMAIL.finditer(text):
+        start = _mailbox_match_start(match.group("name"), match.group("email"), is_name_word)
+        if start is not None:
+            yield match.start("name") + start, match.end("name")
+    yield from _mailbox_owners(text, is_name_word)
+
+
 def _contextual(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
-    for pattern in (_GREETING, _AFTER_SIGN_OFF, _FIELD, _JSON_NAME, _TITLED, _APPOSITION, _SELF):
+    for pattern in (_GREETING, _AFTER_SIGN_OFF, _FIELD, _JSON_NAME, _TITLED, _APPOSITION, _SELF, _CONVERSATION):
         for match in pattern.finditer(text):
             for group in ("name", "other"):
                 if group in pattern.groupindex and match.group(group):
                     yield match.span(group)
+    for match in _SPEAKER.finditer(text):
+        group = "name" if match.group("name") else "other"
+        if match.group(group).split()[0].lower() not in _SPEAKER_ROLES:
+            yield match.span(group)
     for match in _NAME_BEFORE_EMAIL.finditer(text):
         start = _mailbox_match_start(match.group("name"), match.group("email"), is_name_word)
         if start is not None:
@@ -129,9 +200,18 @@ def _contextual(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
     yield from _signature_lines(text)
 
 
+_SIGN_OFF_LINE = re.compile(rf"^{_SIGN_OFF}[ \t]*[,.!]*$")
+# The signature delimiter of mail ("-- " on a line of its own), then the sender's name.
+_SIGNATURE_DELIMITER = re.compile(rf"^--[ \t]*\n[ \t]*(?P<name>{_NAME})[ \t]*$", re.M)
+
+
 def _signature_lines(text: str) -> Iterator[tuple[int, int]]:
     """A line of two or three name tokens standing alone near the end of a message or above a quote."""
+    for match in _SIGNATURE_DELIMITER.finditer(text):
+        yield match.span("name")
     for match in _SIGNATURE_LINE.finditer(text):
+        if _SIGN_OFF_LINE.match(match.group("name")):
+            continue
         rest = text[match.end() :]
         quoted = re.search(r"^(?:>|-{3,}|_{3,}|On .+wrote:|From:)", rest, re.M)
         tail = rest[: quoted.start()] if quoted else rest
@@ -181,6 +261,8 @@ def _known_first_names(text: str, is_name_word: Judge) -> Iterator[tuple[int, in
     """A known first name followed by a capitalized surname: "Steffan Rees", "Luis Ortega"."""
     first_names = _first_names()
     for match in _pairs(text):
+        if _in_title_case_line(text, match.start()):
+            continue
         first, last = match.group("first"), match.group("last")
         if (
             first.lower() in first_names
@@ -227,13 +309,49 @@ def _trim(text: str, start: int, end: int, is_name_word: Judge) -> tuple[int, in
 
 def _is_name_token(token: str, is_name_word: Judge) -> bool:
     """Capitalized like a name ("Kenji", "McAllister"; not "VAT", not "I") and judged a name word here."""
-    return len(token) > 1 and token[0].isupper() and not token.isupper() and is_name_word(token)
+    return (
+        len(token) > 1
+        and token[0].isupper()
+        and not token.isupper()
+        and token.lower().replace("’", "'") not in NOT_NAME_TOKENS
+        and not re.search(r"-(?i:team|support|service|desk)$", token)
+        and is_name_word(token)
+    )
+
+
+# Words that stand where a name would (after a sign-off, in a greeting, as a speaker) but name a team, a
+# function or nobody: "Ihr Support-Team", "L'équipe Support", "Customer Success", "Servizio Clienti".
+NOT_NAME_TOKENS = frozenset(
+    _fold_word
+    for _fold_word in """team support service services success customer customers care helpdesk desk sales billing
+    accounts account office admin administrator operations ops finance accounting marketing management everyone all
+    there folks guys everybody zusammen ihr ihre ihnen sie du dein deine euer eure wir uns unser unsere kundenservice
+    kundendienst kundensupport kunden vertrieb buchhaltung abteilung equipe lequipe léquipe l'équipe l'equipe
+    service client clients
+    vous nous votre notre el la los las equipo atencion atención cliente clientes soporte servicio il lo gli servizio
+    clienti assistenza supporto o os as equipa apoio cliente zespol zespół obsluga obsługa klienta dział klantenservice
+    klantendienst het team ons onze de het een hello hi dear thanks regards best kind warm sincerely cheers the
+    your our my his her their this that""".split()
+)
 
 
 def _inside_address(text: str, start: int, end: int) -> bool:
     """True for a token that is part of an e-mail address or a URL."""
     before = text[max(0, start - 1) : start]
     return (before != "" and before in "@./") or text[end : end + 1] == "@"
+
+
+def _in_title_case_line(text: str, position: int) -> bool:
+    """True inside a heading written in title case ("Frank Feedback from Learners"): most of its words are
+    capitalized and it holds no sentence."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line = text[line_start : line_end if line_end >= 0 else len(text)].strip(" \t#*>")
+    words: list[str] = [w for w in re.findall(r"[^\W\d_]+", line) if len(w) > 3]
+    if len(words) < 3 or re.search(r"[.!?,:;]", line):
+        return False
+    capitalized = sum(1 for w in words if w[0].isupper())
+    return capitalized >= 0.75 * len(words)
 
 
 def _in_capitalized_run(text: str, start: int, end: int) -> bool:

@@ -1,27 +1,73 @@
-"""PII redaction: Presidio's pattern recognizers, rule-based names and addresses, optional spaCy NER.
+"""PII redaction in layers: checksummed and cue-based recognizers, rules, and a statistical model.
 
 Spans are replaced by typed placeholders (``<EMAIL_ADDRESS>``) before any text
 is embedded, indexed or logged. The analyzer is built once per process.
-Person names come from the contexts mail names people in (names.py) and, when
-``pii_ner`` is on, from spaCy's small English NER as well.
+
+- **Structured types**: Presidio's recognizers for e-mail, IP, US SSN and UK
+  NINO; ``recognizers.py`` for cards (Luhn, 13-19 digits), IBANs (mod 97, every
+  country), phones (``phonenumbers`` with the message's locale as the default
+  region), dates of birth and account numbers (cue-based). Every match passes
+  the look-alike guards of ``lookalikes.py`` (versions, ids, dates, prices).
+- **Names and addresses**: the rules of ``names.py`` and ``addresses.py`` are
+  the high-precision layer; the statistical layer is the trained NER of
+  ``ingest/ner.py`` (``find_entities``) when it is installed, and spaCy's small
+  English NER when ``pii_ner`` is on.
+- **Two policies** (``kind``): ``content`` (help-center articles: precision
+  first; a name is redacted only where an e-mail address or a mail header
+  confirms it, never from a model's guess, so no product word, heading word or
+  German noun is redacted) and ``customer`` (tickets, questions, edits,
+  conversations, comments: recall first; every rule and the statistical layer).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from spacy.util import filter_spans
 
+from ingest import lookalikes
 from ingest.addresses import find_addresses
 from ingest.names import find_names
 from ingest.offline import configure_offline, load_spacy, resolve_spacy_model
+from ingest.recognizers import find_structured
 from ingest.records import Block, RedactionResult
-from ingest.settings import IngestSettings
+from ingest.settings import DEFAULT_PII_ENTITIES, IngestSettings
+from ingest.spans import Span
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["content", "customer"]
+KINDS: tuple[Kind, ...] = ("content", "customer")
+# The types redacted when DESKPILOT_PII_ENTITIES is left at its default.
+ALL_ENTITIES = (*DEFAULT_PII_ENTITIES, "DATE_OF_BIRTH", "ACCOUNT_NUMBER")
+# Found by recognizers.py rather than Presidio.
+OWN_STRUCTURED = frozenset({"CREDIT_CARD", "IBAN_CODE", "PHONE_NUMBER", "DATE_OF_BIRTH", "ACCOUNT_NUMBER"})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard to look for names and addresses in one kind of text."""
+
+    kind: Kind
+    all_name_rules: bool
+    """Every contextual name rule; otherwise only names an e-mail address or a mail header confirms."""
+    first_names: bool
+    """A known first name before a capitalized surname is a name."""
+    statistical_min_score: float | None
+    """The statistical layer's spans at or above this score are kept; None leaves the layer off."""
+
+
+POLICIES: dict[str, Policy] = {
+    "customer": Policy("customer", all_name_rules=True, first_names=True, statistical_min_score=0.5),
+    "content": Policy("content", all_name_rules=False, first_names=False, statistical_min_score=None),
+}
+StatisticalFinder = Callable[[str], Sequence[Span]]
 
 # Only the NER component runs (in en_core_web_sm it has its own tok2vec): the
 # tagger, lemmatizer and parser would double the cost. Presidio's context
@@ -62,12 +108,11 @@ NER_LANGUAGES = ("en",)
 ROLE_MAILBOXES = frozenset(
     """support help helpdesk info contact hello privacy security status billing sales accounts
     noreply no-reply donotreply do-not-reply legal dpo abuse press careers jobs feedback team
-    invoices orders returns shipping bookings""".split()
+    invoices orders returns shipping bookings notifications notification notify alerts alert verify verification
+    mailer postmaster webmaster hostmaster admin marketing newsletter news updates reply replies bounce bounces
+    service customerservice customercare care office hr payroll finance accounting compta comptabilite kontakt
+    kundenservice service-client atencion soporte assistenza suporte klantenservice""".split()
 )
-# Regions whose number formats the phone recognizer parses (phonenumbers' codes).
-PHONE_REGIONS = ("US", "GB", "DE", "FR", "IE", "NL", "ES", "IT", "AT", "CH", "CA", "AU", "IN", "BR", "IL")
-# A run of digits with phone punctuation between them: where a phone number can be.
-_PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d \t().\-/]{5,}\d")
 _NAME_TOKEN = re.compile(r"^[A-ZÀ-Þ][a-zà-ÿ]+(?:[-'’][A-ZÀ-Þ]?[a-zà-ÿ]+)*\.?$")
 _ARTIFACT_TOKEN = re.compile(r"\w+|[^\w\s]")
 _PATTERN_CHARACTER = re.compile(r"[\d@]")
@@ -79,21 +124,14 @@ _EMAIL_LOCAL_PART = re.compile(r"[\w.+'-]+@")
 RULE_SCORE = 0.85
 
 
-@dataclass(frozen=True)
-class Span:
-    """One detected PII span in a text."""
-
-    entity_type: str
-    start: int
-    end: int
-    score: float
-
-
 class Redactor:
     """Finds and replaces PII in text; thread-compatible, build once and reuse."""
 
-    def __init__(self, settings: IngestSettings) -> None:
-        self.entities = list(settings.pii_entities)
+    def __init__(
+        self, settings: IngestSettings, statistical: StatisticalFinder | Literal["auto"] | None = "auto"
+    ) -> None:
+        configured = tuple(settings.pii_entities)
+        self.entities = list(ALL_ENTITIES if configured == tuple(DEFAULT_PII_ENTITIES) else configured)
         self.min_score = settings.pii_min_score
         self.use_ner = settings.pii_ner
         self.allow_list = [*DEFAULT_BRAND_ALLOW_LIST, *settings.pii_allow_list]
@@ -103,57 +141,129 @@ class Redactor:
         self._ner = _ner_pipeline(model_dir) if self.use_ner else None
         self._light = _light_pipeline(model_dir)
         self._allowed = {term.lower() for term in self.allow_list}
+        self.statistical = load_statistical_layer() if statistical == "auto" else statistical
+        self._presidio_entities = [
+            e for e in self.entities if e not in OWN_STRUCTURED and e not in ("PERSON", "STREET_ADDRESS")
+        ]
 
-    def find(self, text: str, locale: str = "en", allow: Sequence[str] = ()) -> list[Span]:
+    @property
+    def detectors(self) -> list[str]:
+        """The layers this redactor runs, for reports."""
+        layers = ["presidio", "checksums+cues", "lookalike-guards", "name-rules", "address-rules"]
+        if self.statistical is not None:
+            layers.append("statistical:ingest.ner")
+        if self._ner is not None:
+            layers.append("statistical:spacy-en")
+        return layers
+
+    def find(self, text: str, locale: str = "en", allow: Sequence[str] = (), kind: Kind = "customer") -> list[Span]:
         """Non-overlapping PII spans in ``text``, in order.
 
         ``allow`` adds terms that are never a name here, such as the tenant's
-        own company name ("Hello Ledgerly,").
+        own company name ("Hello Ledgerly,"). ``kind`` picks the policy:
+        ``customer`` (recall first) or ``content`` (help-center text, precision first).
         """
         if not text.strip():
             return []
-        entities = [e for e in self.entities if e != "STREET_ADDRESS"]
+        policy = POLICIES[kind]
         allowed = self._allowed | {term.lower() for term in allow}
         lowercase_words = set(_LOWER_WORD.findall(_EMAIL_LOCAL_PART.sub("@", text)))
         english = locale.split("-")[0].lower() in NER_LANGUAGES
-        with_ner = self.use_ner and "PERSON" in entities and english
-        if not with_ner:
-            entities = [e for e in entities if e != "PERSON"]
+        spans = self._presidio(text, locale, allow, lowercase_words, allowed, policy, english)
+        wanted = frozenset(self.entities)
+        spans += [
+            Span(m.entity_type, m.start, m.end, m.score, m.detector)
+            for m in find_structured(text, locale, wanted & OWN_STRUCTURED)
+        ]
+
+        def is_name_word(word: str) -> bool:
+            return _is_distinctive(word.lower(), lowercase_words) and word.lower() not in allowed
+
+        if "PERSON" in wanted:
+            found = find_names(
+                text,
+                is_name_word,
+                with_first_names=policy.first_names,
+                confirmed_only=not policy.all_name_rules,
+            )
+            spans += [Span("PERSON", start, end, RULE_SCORE, "name-rules") for start, end in found]
+        if "STREET_ADDRESS" in wanted:
+            spans += [
+                Span("STREET_ADDRESS", start, end, RULE_SCORE, "address-rules") for start, end in find_addresses(text)
+            ]
+        if self.statistical is not None and policy.statistical_min_score is not None:
+            spans += self._statistical(text, policy.statistical_min_score, wanted, lowercase_words, allowed)
+        spans = [s for s in spans if not _is_lookalike(text, s, allowed, kind)]
+        return _without_overlaps(spans)
+
+    def _presidio(
+        self,
+        text: str,
+        locale: str,
+        allow: Sequence[str],
+        lowercase_words: set[str],
+        allowed: set[str],
+        policy: Policy,
+        english: bool,
+    ) -> list[Span]:
+        entities = list(self._presidio_entities)
+        with_ner = self.use_ner and "PERSON" in self.entities and english and policy.kind == "customer"
+        if with_ner:
+            entities.append("PERSON")
+        if not entities:
+            return []
         # Without NER, Presidio's recognizers only match text with a digit or an "@": the
         # tokenizing they need for context words is spent on those lines alone.
         windows = [(0, len(text))] if with_ner else _pattern_windows(text)
         analysed = "\n\n".join(text[start:end] for start, end in windows)
-        results = (
-            self._analyzer.analyze(
-                text=analysed,
-                language="en",
-                entities=entities,
-                score_threshold=self.min_score,
-                allow_list=[*self.allow_list, *allow] or None,
-                nlp_artifacts=(
-                    self._artifacts(analysed, lowercase_words, allowed) if with_ner else _pattern_artifacts(analysed)
-                ),
-            )
-            if analysed.strip()
-            else []
+        if not analysed.strip():
+            return []
+        results = self._analyzer.analyze(
+            text=analysed,
+            language="en",
+            entities=entities,
+            score_threshold=self.min_score,
+            allow_list=[*self.allow_list, *allow] or None,
+            nlp_artifacts=(
+                self._artifacts(analysed, lowercase_words, allowed) if with_ner else _pattern_artifacts(analysed)
+            ),
         )
-        spans = [_back_to_text(Span(r.entity_type, r.start, r.end, r.score), windows) for r in results]
         spans = [
+            _back_to_text(
+                Span(r.entity_type, r.start, r.end, r.score, "presidio" if r.entity_type != "PERSON" else "spacy-en"),
+                windows,
+            )
+            for r in results
+        ]
+        return [
             s
             for s in spans
             if s.entity_type != "PERSON"
             or _looks_like_name(text[s.start : s.end], lowercase_words, _starts_sentence(text, s.start))
         ]
-        if "PERSON" in self.entities:
 
-            def is_name_word(word: str) -> bool:
-                return _is_distinctive(word.lower(), lowercase_words) and word.lower() not in allowed
-
-            found = find_names(text, is_name_word, with_first_names=english)
-            spans += [Span("PERSON", start, end, RULE_SCORE) for start, end in found]
-        if "STREET_ADDRESS" in self.entities:
-            spans += [Span("STREET_ADDRESS", start, end, RULE_SCORE) for start, end in find_addresses(text)]
-        return _without_overlaps(spans)
+    def _statistical(
+        self, text: str, min_score: float, wanted: frozenset[str], lowercase_words: set[str], allowed: set[str]
+    ) -> list[Span]:
+        assert self.statistical is not None
+        try:
+            found = self.statistical(text)
+        except Exception as exc:  # a broken model must not take redaction down: the rules still run
+            log.warning("the statistical PII layer failed (%s); rules only", type(exc).__name__)
+            return []
+        kept = []
+        for span in found:
+            if span.entity_type not in wanted or span.score < min_score:
+                continue
+            if span.entity_type == "PERSON":
+                start, end = _trim_name(text, span.start, span.end)
+                if start >= end or not _looks_like_name(text[start:end], lowercase_words, False):
+                    continue
+                if any(token.lower().rstrip(".") in allowed for token in text[start:end].split()):
+                    continue
+                span = Span("PERSON", start, end, span.score, span.detector)
+            kept.append(span)
+        return kept
 
     def _artifacts(self, text: str, lowercase_words: set[str], allowed: set[str]) -> Any:
         """Presidio's NLP artifacts from spaCy, with NER run only on sentences that could hold a name.
@@ -178,30 +288,43 @@ class Redactor:
             doc.ents = filter_spans(people)
         return self._engine._doc_to_nlp_artifact(doc, "en")
 
-    def redact(self, text: str, locale: str = "en", allow: Sequence[str] = ()) -> RedactionResult:
+    def redact(
+        self, text: str, locale: str = "en", allow: Sequence[str] = (), kind: Kind = "customer"
+    ) -> RedactionResult:
         """``text`` with every PII span replaced by ``<ENTITY_TYPE>``, and counts per type."""
-        spans = self.find(text, locale, allow)
+        spans = self.find(text, locale, allow, kind)
         return RedactionResult(text=_replace(text, spans), counts=dict(Counter(s.entity_type for s in spans)))
 
+    @staticmethod
+    def redact_spans(text: str, spans: Sequence[Span]) -> str:
+        """``text`` with the given spans (from ``find``) replaced by their placeholders."""
+        return _replace(text, spans)
+
     def redact_blocks(
-        self, title: str, blocks: Sequence[Block], locale: str = "en", allow: Sequence[str] = ()
+        self,
+        title: str,
+        blocks: Sequence[Block],
+        locale: str = "en",
+        allow: Sequence[str] = (),
+        kind: Kind = "content",
     ) -> tuple[str, list[Block], Counter[str]]:
         """Redact a title, blocks and section paths with one analyzer pass over the whole document.
 
         Headings live on in every block's section path, so the path parts are
-        redacted too, not only the heading blocks.
+        redacted too, not only the heading blocks. Help-center documents are
+        ``content`` by default.
         """
         path_parts = sorted({part for block in blocks for part in block.section_path})
         texts = [title, *[block.text for block in blocks], *path_parts]
         joined = "\n\n".join(texts)
-        spans = self.find(joined, locale, allow)
+        spans = self.find(joined, locale, allow, kind)
         counts: Counter[str] = Counter()
         redacted: list[str] = []
         offset = 0
         for position, text in enumerate(texts):
             end = offset + len(text)
             inside = [
-                Span(s.entity_type, max(s.start, offset) - offset, min(s.end, end) - offset, s.score)
+                Span(s.entity_type, max(s.start, offset) - offset, min(s.end, end) - offset, s.score, s.detector)
                 for s in spans
                 if s.start < end and s.end > offset
             ]
@@ -215,6 +338,83 @@ class Redactor:
             for block, text in zip(blocks, redacted[1 : 1 + len(blocks)], strict=True)
         ]
         return redacted[0], new_blocks, counts
+
+
+def load_statistical_layer() -> StatisticalFinder | None:
+    """The trained NER of ``ingest/ner.py`` as a span finder, or None when it or its model is not installed.
+
+    ``find_entities(text, min_score=...)`` returns spans with a type (``entity_type``
+    or ``label``), ``start``, ``end`` and ``score``; types other than PERSON and
+    STREET_ADDRESS are ignored. The policy's threshold is applied by the caller.
+    """
+    try:
+        from ingest import ner
+
+        find_entities: Callable[..., Sequence[Any]] = ner.find_entities
+        find_entities("warm-up", min_score=STATISTICAL_FLOOR)
+    except Exception as exc:  # not installed, or its model is missing: the rules stand alone
+        log.info("no statistical PII layer (%s: %s)", type(exc).__name__, exc)
+        return None
+
+    def finder(text: str) -> list[Span]:
+        spans = []
+        for entity in find_entities(text, min_score=STATISTICAL_FLOOR):
+            label = str(_field(entity, "entity_type", "label"))
+            label = {"PER": "PERSON", "ADDRESS": "STREET_ADDRESS", "ADDR": "STREET_ADDRESS"}.get(label, label)
+            start, end = int(_field(entity, "start")), int(_field(entity, "end"))
+            spans.append(Span(label, start, end, float(_field(entity, "score")), "ner"))
+        return spans
+
+    return finder
+
+
+# The lowest score asked of the statistical layer; each policy keeps spans above its own threshold.
+STATISTICAL_FLOOR = 0.3
+
+
+def _field(entity: Any, *names: str) -> Any:
+    for name in names:
+        if isinstance(entity, dict) and name in entity:
+            return entity[name]
+        if hasattr(entity, name):
+            return getattr(entity, name)
+    raise KeyError(f"statistical span without {' or '.join(names)}: {entity!r}")
+
+
+def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """A model's person span without surrounding punctuation, titles or a possessive."""
+    value = text[start:end]
+    stripped = value.strip(" \t\n,.;:!?()[]<>\"'")
+    start += value.index(stripped) if stripped else 0
+    end = start + len(stripped)
+    title = re.match(r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|M|Sr|Sra|dott|Dott)\.?[ \t]+", text[start:end])
+    if title:
+        start += title.end()
+    possessive = re.search(r"['’]s$", text[start:end])
+    if possessive:
+        end -= 2
+    return start, end
+
+
+def _is_lookalike(text: str, span: Span, allowed: set[str], kind: Kind = "customer") -> bool:
+    """True for a match that the look-alike guards or the allow-list say is not PII."""
+    value = text[span.start : span.end]
+    documented = ("PHONE_NUMBER", "IP_ADDRESS", "ACCOUNT_NUMBER", "DATE_OF_BIRTH")
+    if kind == "content" and span.entity_type in documented and lookalikes.is_documentation_example(text, span.start):
+        return True
+    if span.entity_type == "EMAIL_ADDRESS":
+        return lookalikes.is_not_an_email(text, span.start, span.end)
+    if span.entity_type == "IP_ADDRESS":
+        return (
+            lookalikes.is_non_personal_ip(value)
+            or lookalikes.is_version(text, span.start, span.end)
+            or value in allowed
+        )
+    if span.entity_type in ("PERSON", "STREET_ADDRESS"):
+        return lookalikes.is_name_lookalike(text, span.start, span.end) if span.entity_type == "PERSON" else False
+    if span.entity_type in ("US_SSN", "UK_NINO"):
+        return lookalikes.is_date(value)
+    return False
 
 
 def _pattern_windows(text: str) -> list[tuple[int, int]]:
@@ -264,7 +464,9 @@ def _back_to_text(span: Span, windows: list[tuple[int, int]]) -> Span:
     for start, end in windows:
         length = end - start
         if span.start <= offset + length:
-            return Span(span.entity_type, start + span.start - offset, start + span.end - offset, span.score)
+            return Span(
+                span.entity_type, start + span.start - offset, start + span.end - offset, span.score, span.detector
+            )
         offset += length + 2
     raise ValueError(f"span {span} lies outside the analysed windows")  # pragma: no cover - a bug
 
@@ -328,7 +530,9 @@ _SPECIFICITY = {
     "UK_NINO": 1,
     "EMAIL_ADDRESS": 2,
     "IP_ADDRESS": 2,
+    "DATE_OF_BIRTH": 2,
     "PHONE_NUMBER": 3,
+    "ACCOUNT_NUMBER": 3,
     "STREET_ADDRESS": 3,
     "PERSON": 4,
 }
@@ -349,7 +553,9 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
             group,
             key=lambda s: (_SPECIFICITY.get(s.entity_type, 5), -s.score, -(s.end - s.start), s.start, s.entity_type),
         )
-        merged.append(Span(best.entity_type, min(s.start for s in group), max(s.end for s in group), best.score))
+        merged.append(
+            Span(best.entity_type, min(s.start for s in group), max(s.end for s in group), best.score, best.detector)
+        )
     return merged
 
 
@@ -379,14 +585,9 @@ def _light_pipeline(model_dir: str) -> Any:
 @cache
 def _build_analyzer(model_dir: str) -> Any:
     configure_offline()
-    from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, RecognizerRegistry
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        EmailRecognizer,
-        PhoneRecognizer,
-        UkNinoRecognizer,
-    )
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer, UkNinoRecognizer
 
     class _AnyDomainEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
         """Presidio drops addresses whose suffix is not on the public suffix list; an
@@ -395,35 +596,6 @@ def _build_analyzer(model_dir: str) -> Any:
         def validate_result(self, pattern_text: str) -> bool:
             local, _, domain = pattern_text.rpartition("@")
             return bool(local) and "." in domain and local.lower() not in ROLE_MAILBOXES
-
-    class _WindowedPhoneRecognizer(PhoneRecognizer):  # type: ignore[misc]
-        """Presidio's phone recognizer, run only where digits cluster, in one pass per region.
-
-        phonenumbers scans the whole text once per region; scanning only the
-        short windows around digit runs finds the same numbers for a fraction of
-        the cost. A number counts when phonenumbers finds it at VALID leniency, or, written
-        with a +country code, merely possible: ranges reserved for tests or newly
-        allocated are still somebody's number (order ids look alike without "+").
-        """
-
-        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-            import phonenumbers
-
-            results = []
-            for candidate in _PHONE_CANDIDATE.finditer(text):
-                if sum(ch.isdigit() for ch in candidate.group()) < 7:
-                    continue
-                low, high = max(0, candidate.start() - 1), min(len(text), candidate.end() + 1)
-                window = text[low:high]
-                for region in self.supported_regions:
-                    for leniency in (phonenumbers.Leniency.VALID, phonenumbers.Leniency.POSSIBLE):
-                        for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=leniency):
-                            international = match.raw_string.lstrip("( ").startswith("+")
-                            if leniency == phonenumbers.Leniency.VALID or international:
-                                match.start += low
-                                match.end += low
-                                results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))  # type: ignore[no-untyped-call]
-            return list(EntityRecognizer.remove_duplicates(results))
 
     class LocalSpacyEngine(SpacyNlpEngine):  # type: ignore[misc]
         """Presidio's spaCy engine, loading our pipeline by path without the parser."""
@@ -447,12 +619,8 @@ def _build_analyzer(model_dir: str) -> Any:
     registry.add_recognizer(UkNinoRecognizer())
     registry.remove_recognizer("EmailRecognizer")
     registry.add_recognizer(_AnyDomainEmailRecognizer())
-    registry.remove_recognizer("PhoneRecognizer")
-    registry.add_recognizer(_WindowedPhoneRecognizer(supported_regions=PHONE_REGIONS))
-    registry.add_recognizer(
-        CreditCardRecognizer(
-            patterns=[Pattern("Mastercard 2-series", r"\b2[2-7]\d{2}(?:[- ]?\d{4}){3}\b", 0.3)],
-            name="MastercardTwoSeriesRecognizer",
-        )
-    )
+    # Cards, IBANs and phones are found by recognizers.py (checksums for every length and country,
+    # phonenumbers with the message's locale); Presidio's own would only add matches to remove again.
+    for name in ("PhoneRecognizer", "CreditCardRecognizer", "IbanRecognizer"):
+        registry.remove_recognizer(name)
     return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])

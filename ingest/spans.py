@@ -1,8 +1,20 @@
-"""Character spans found by the rule-based recognizers."""
+"""Character spans found by the recognizers, and the helpers that merge them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Span:
+    """One detected PII span in a text: its type, character range, confidence and the detector that found it."""
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    detector: str = "rule"
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -271,6 +271,61 @@ def _print_answer(console: Console, answer: Answer) -> None:
 
 
 @app.command()
+def redact(
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Text files to redact; '-' (or nothing) reads standard input.")
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="Policy: 'customer' (tickets, questions; recall first) or 'content' (help center).")
+    ] = "customer",
+    locale: Annotated[str, typer.Option(help="Locale of the text: default phone region, name rules.")] = "en",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per input per line, with the spans.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Print each input with its PII replaced by typed placeholders; the models load once for all inputs."""
+    from ingest.redact import KINDS, Redactor
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}", param_hint="--kind")
+    sources = files or ["-"]
+    texts: list[tuple[str, str]] = []
+    for source in sources:
+        if source == "-":
+            texts.append(("-", sys.stdin.read()))
+            continue
+        try:
+            texts.append((source, Path(source).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            typer.echo(f"deskpilot redact: cannot read {source}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    settings = AppSettings.load(data_dir)
+    redactor = Redactor(settings.ingest)
+    for name, text in texts:
+        spans = redactor.find(text, locale, kind=kind)  # type: ignore[arg-type]  # checked against KINDS above
+        clean = redactor.redact_spans(text, spans)
+        if as_json:
+            record = {
+                "file": name,
+                "text": clean,
+                "spans": [
+                    {
+                        "type": s.entity_type,
+                        "start": s.start,
+                        "end": s.end,
+                        "score": round(s.score, 4),
+                        "detector": s.detector,
+                    }
+                    for s in spans
+                ],
+            }
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(clean if clean.endswith("\n") or not clean else clean + "\n")
+
+
+@app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default: DESKPILOT_API_HOST, 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: DESKPILOT_API_PORT, 8000).")] = None,

@@ -39,7 +39,9 @@ CODES = {
     "ACCT": "ACCOUNT_NUMBER",
 }
 _MARK = re.compile(r"⟦(?P<code>[A-Z]+):(?P<value>.*?)⟧", re.S)
-_HEADER = re.compile(r"^=== (?P<id>\S+) (?P<locale>[a-z]{2}(?:-[A-Z]{2})?) (?P<kind>customer|content) (?P<channel>\S+)$")
+_HEADER = re.compile(
+    r"^=== (?P<id>\S+) (?P<locale>[a-z]{2}(?:-[A-Z]{2})?) (?P<kind>customer|content) (?P<channel>\S+)$"
+)
 # ISO 13616 lengths of the countries the sets use.
 IBAN_LENGTHS = {
     "AT": 20, "BE": 16, "CH": 21, "CZ": 24, "DE": 22, "DK": 18, "ES": 24, "FI": 18, "FR": 27, "GB": 22,
@@ -146,7 +148,21 @@ def problems(messages: list[dict[str, object]]) -> list[str]:
             if kind == "PHONE_NUMBER" and phonenumbers is not None:
                 region = REGIONS.get(str(message["locale"])[:2], "GB")
                 ok = False
-                for candidate_region in (region, "US", "GB", "AU", "NZ", "IE", "BR", "AR", "CH", "AT", "BE", "NO", "ZA"):
+                for candidate_region in (
+                    region,
+                    "US",
+                    "GB",
+                    "AU",
+                    "NZ",
+                    "IE",
+                    "BR",
+                    "AR",
+                    "CH",
+                    "AT",
+                    "BE",
+                    "NO",
+                    "ZA",
+                ):
                     try:
                         number = phonenumbers.parse(value, candidate_region)
                     except phonenumbers.NumberParseException:

@@ -174,7 +174,7 @@ def test_german_text_gets_no_statistical_names(redactor: Redactor) -> None:
 
 def test_optional_ner_adds_names_in_running_prose() -> None:
     """With DESKPILOT_PII_NER on, spaCy's NER also finds a name that no rule's context names."""
-    text = "Yesterday I spoke to Kenji Watanabe about the export and he agreed to retry it."
+    text = "Yesterday Kenji Watanabe retried the export and it worked."
     without = Redactor(IngestSettings())
     with_ner = Redactor(IngestSettings(pii_ner=True))
     assert [s for s in without.find(text) if s.entity_type == "PERSON"] == []
