@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PII_DIR = ROOT / "data" / "pii"
 SETS = {"dev": PII_DIR / "dev.jsonl", "test": PII_DIR / "test_locked.jsonl"}
 HELPCENTER = ROOT / "data" / "samples" / "helpcenter"
+GOLDEN = ROOT / "data" / "samples" / "golden.jsonl"
 OPENEDX = ROOT.parent / "shared" / "corpora" / "openedx"
 if not OPENEDX.exists():
     OPENEDX = Path("/work/shared/corpora/openedx")
@@ -244,6 +245,30 @@ def content_results(redactor: Any, root: Path, label: str) -> dict[str, Any]:
     }
 
 
+def question_latency(redactor: Any, rounds: int = 5) -> dict[str, Any]:
+    """Warm latency of redacting one widget question (the golden questions, each ``rounds`` times)."""
+    import numpy as np
+
+    questions = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line.strip()]
+    pairs = [(q["question"], q.get("locale", "en")) for q in questions]
+    for text, locale in pairs[:20]:  # warm-up
+        redactor.redact(text, locale, kind="customer")
+    timings = []
+    for _ in range(rounds):
+        for text, locale in pairs:
+            started = time.perf_counter()
+            redactor.redact(text, locale, kind="customer")
+            timings.append(1000 * (time.perf_counter() - started))
+    values = np.array(timings)
+    return {
+        "questions": len(pairs),
+        "calls": len(timings),
+        "p50_ms": float(np.percentile(values, 50)),
+        "p95_ms": float(np.percentile(values, 95)),
+        "max_ms": float(values.max()),
+    }
+
+
 def name_overlap() -> dict[str, Any]:
     """Locked-test name tokens that the rules' name list (US census first names) or the DEV set contain."""
     from ingest.names import _first_names
@@ -313,6 +338,12 @@ def print_report(report: dict[str, Any]) -> None:
         console.print(
             f"  {len(result['redactions'])} redactions, {result['false_positives']} of non-PII (false positives)"
         )
+    if "question_latency" in report:
+        lat = report["question_latency"]
+        console.print(
+            f"Widget question redaction (warm, {lat['calls']} calls over {lat['questions']} golden questions): "
+            f"p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, max {lat['max_ms']:.1f} ms"
+        )
     if "name_overlap" in report:
         overlap = report["name_overlap"]
         console.print(
@@ -330,6 +361,7 @@ def main(
     corpora: bool = typer.Option(True, help="Check the content policy over the sample help center and Open edX."),
     openedx: str = typer.Option(str(OPENEDX), help="The Open edX corpus (../shared/corpora/openedx)."),
     overlap: bool = typer.Option(True, help="Report locked-test names found in the census list or the DEV set."),
+    latency: bool = typer.Option(True, help="Time the redaction of the golden widget questions (warm)."),
 ) -> None:
     """Measure the redactor and print tables (or JSON)."""
     from ingest.offline import configure_offline
@@ -353,6 +385,8 @@ def main(
             report["content"].append(content_results(redactor, Path(openedx) / "articles", "openedx"))
     if overlap:
         report["name_overlap"] = name_overlap()
+    if latency:
+        report["question_latency"] = question_latency(redactor)
     if json_out:
         sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
     else:

@@ -26,7 +26,10 @@ from ingest.spans import merge_spans
 # One name token: a capitalized word in any alphabet, with inner hyphens or apostrophes.
 _TOKEN = r"(?:[^\W\d_a-zà-ÿα-ωа-я][^\W\d_]*(?:[-'’][^\W\d_]+)*)"
 # Particles inside surnames: "Femke de Vries", "Ludwig van Beethoven".
-_PARTICLE = r"(?:de|van|von|der|den|da|di|du|del|della|le|la|dos|das|ter|ten|bin|al)"
+_PARTICLE = (
+    r"(?:de|van|von|der|den|da|di|du|del|della|le|la|dos|das|ter|ten|bin|al|zu|dei|degli|y|e|ibn|bint|binti|ap"
+    r"|Mac|Mc|Nic|Ní|Ó|Ua|Uí|Ní|El|Al|Abu|Ben|Bat|Van|Von|De|Di|Da|Le|La|Del|Della|Dos|Das|Du)"
+)
 _NAME = rf"{_TOKEN}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_TOKEN}){{0,3}}"
 _TITLE = (
     r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Hr|Mme|Mlle|Madame|Monsieur|M(?=\.)|Sr|Sra|Srta|Don|Doña|Sig|Sig\.ra"
@@ -51,7 +54,7 @@ _SIGN_OFF = (
     r"|groeten|hälsningar|vänliga hälsningar|med venlig hilsen|bien cordialement|amicalement|salutations"
     r"|sincères salutations|bonne journée|merci d'avance|atentamente|saludos cordiales|un abrazo|muchas gracias"
     r"|cordiali saluti|saluti|grazie mille|buona giornata|cumprimentos|atenciosamente|att|abraço|abraços"
-    r"|obrigado|obrigada|pozdrawiam|z poważaniem|z wyrazami szacunku|dziękuję|groetjes|hartelijke groet"
+    r"|obrigado|obrigada|pozdrawiam serdecznie|serdecznie pozdrawiam|serdeczne pozdrowienia|pozdrowienia|herzliche grüße|schöne grüße|pozdrawiam|z poważaniem|z wyrazami szacunku|dziękuję|groetjes|hartelijke groet"
     r"|vriendelijke groeten|met vriendelijke groeten|groet|lg|vg|mfg|tschüss|ngā mihi|cheers|salut)"
     r"(?:[ \t]+(?:aus|from|de|da|z)[ \t]+[^\W\d_]+)?"
 )
@@ -369,7 +372,7 @@ def _fold(word: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalpha())
 
 
-_PARTICLES = frozenset(_PARTICLE.strip("(?:)").split("|"))
+_PARTICLES = frozenset(p.lower() for p in _PARTICLE.strip("(?:)").split("|"))
 
 
 # Census names that are far more often English words at the start of a sentence or a heading.

@@ -282,22 +282,42 @@ def _parse_date(match: re.Match[str], locale: str) -> date | None:
     return parsed if 1900 <= parsed.year <= date.today().year else None
 
 
+_YEAR_ANYWHERE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
 def find_dates_of_birth(text: str, locale: str = "en") -> Iterator[Match]:
-    for cue in _BIRTH_CUE.finditer(text):
-        reach_end = min(len(text), cue.end() + BIRTH_CUE_REACH)
-        best: tuple[int, int] | None = None
-        for pattern in _DATE_PATTERNS:
-            match = pattern.search(text, cue.end(), reach_end + 25)
-            if match is None or match.start() > reach_end:
-                continue
-            if "\n" in text[cue.end() : match.start()].strip(" \t:-–"):
-                continue
-            if _parse_date(match, locale) is None:
-                continue
-            if best is None or match.start() < best[0] or (match.start() == best[0] and match.end() > best[1]):
-                best = (match.start(), match.end())
+    """Dates after a birth cue. Every birth date holds a four-digit year: the cue is looked for only in the
+    short stretch before each year, not over the whole text."""
+    seen: set[int] = set()
+    for year in _YEAR_ANYWHERE.finditer(text):
+        low = max(0, year.start() - BIRTH_CUE_REACH - 25)
+        cues = list(_BIRTH_CUE.finditer(text, low, year.start()))
+        if not cues:
+            continue
+        cue = cues[-1]
+        if cue.end() in seen:
+            continue
+        best = _date_after(text, cue.end(), locale)
         if best is not None:
+            seen.add(cue.end())
             yield Match("DATE_OF_BIRTH", best[0], best[1], 0.85, "birth-cue")
+
+
+def _date_after(text: str, position: int, locale: str) -> tuple[int, int] | None:
+    """The first date starting within ``BIRTH_CUE_REACH`` characters of ``position`` on the same line."""
+    reach_end = min(len(text), position + BIRTH_CUE_REACH)
+    best: tuple[int, int] | None = None
+    for pattern in _DATE_PATTERNS:
+        match = pattern.search(text, position, reach_end + 25)
+        if match is None or match.start() > reach_end:
+            continue
+        if "\n" in text[position : match.start()].strip(" \t:-–"):
+            continue
+        if _parse_date(match, locale) is None:
+            continue
+        if best is None or match.start() < best[0] or (match.start() == best[0] and match.end() > best[1]):
+            best = (match.start(), match.end())
+    return best
 
 
 # --------------------------------------------------------------------------- account numbers
@@ -313,8 +333,8 @@ _ACCOUNT_CUE = re.compile(
     r"|\bklant(?:nummer|nr\.?)|\brekening(?:nummer|nr\.?)?|\blidnummer|\bcuenta\b|\bcompte\b)(?!\w)"
 )
 _ACCOUNT_FILLER = re.compile(
-    r"(?i:[ \t]*(?:[:#=\-–]|\(|\)|is|ist|lautet|est|es|è|é|to|le|la|el|il|lo|de|der|das|no\.?|number|nummer|is:"
-    r"|ending\s+in|ends?\s+in|wynosi|jest|to:|, )[ \t]*)"
+    r"(?i:[ \t]*(?:[:#=\-–()]|, |(?:lautet|wynosi|number|nummer|ist|est|jest|is|es|è|é|le|la|el|il|lo|de|der"
+    r"|das|no\.?)(?![\w]))[ \t]*)"
 )
 _ACCOUNT_VALUE = re.compile(
     r"(?<![\w@.])(?:[A-Z]{1,4}[-/ ]?)?\d[\d]*(?:[-/. ]\d+)*(?:[-/ ]?[A-Z]{1,3}\b)?(?![\w@]|[.,]\d)"
@@ -322,23 +342,44 @@ _ACCOUNT_VALUE = re.compile(
 MIN_ACCOUNT_DIGITS = 5
 
 
+_ACCOUNT_CANDIDATE = re.compile(r"\d(?:[\d\-/. ]*\d)?")
+
+
 def find_account_numbers(text: str) -> Iterator[Match]:
-    for cue in _ACCOUNT_CUE.finditer(text):
-        position = cue.end()
-        for _ in range(4):
-            filler = _ACCOUNT_FILLER.match(text, position)
-            if filler is None or filler.end() == position:
+    """Identifiers of five digits or more that an account cue precedes, with only filler words between.
+
+    The digits are found first and the cue looked for in the few words before them:
+    scanning the whole text for the long cue pattern costs more than the rest together.
+    """
+    seen: set[int] = set()
+    for digits in _ACCOUNT_CANDIDATE.finditer(text):
+        if sum(ch.isdigit() for ch in digits.group()) < MIN_ACCOUNT_DIGITS:
+            continue
+        low = max(0, digits.start() - 60)
+        for cue in reversed(list(_ACCOUNT_CUE.finditer(text, low, digits.start()))):
+            if cue.end() in seen:
                 break
-            position = filler.end()
-        position += len(text[position:]) - len(text[position:].lstrip(" \t"))
-        value = _ACCOUNT_VALUE.match(text, position)
-        if value is None:
-            continue
-        raw = value.group().rstrip(" -/.")
-        if sum(ch.isdigit() for ch in raw) < MIN_ACCOUNT_DIGITS or re.fullmatch(r"\d+(?:\.\d+){3}", raw):
-            continue
-        end = value.start() + len(raw)
-        yield Match("ACCOUNT_NUMBER", value.start(), end, 0.8, "account-cue")
+            found = _account_value_after(text, cue.end())
+            if found is not None:
+                seen.add(cue.end())
+                yield Match("ACCOUNT_NUMBER", found[0], found[1], 0.8, "account-cue")
+            break
+
+
+def _account_value_after(text: str, position: int) -> tuple[int, int] | None:
+    for _ in range(4):
+        filler = _ACCOUNT_FILLER.match(text, position)
+        if filler is None or filler.end() == position:
+            break
+        position = filler.end()
+    position += len(text[position : position + 20]) - len(text[position : position + 20].lstrip(" \t"))
+    value = _ACCOUNT_VALUE.match(text, position)
+    if value is None:
+        return None
+    raw = value.group().rstrip(" -/.")
+    if sum(ch.isdigit() for ch in raw) < MIN_ACCOUNT_DIGITS or re.fullmatch(r"\d+(?:\.\d+){3}", raw):
+        return None
+    return value.start(), value.start() + len(raw)
 
 
 def find_structured(text: str, locale: str = "en", entities: frozenset[str] | None = None) -> list[Match]:

@@ -9,7 +9,7 @@ import pytest
 
 from ingest.redact import Redactor
 from ingest.settings import IngestSettings
-from tests.conftest import SAMPLES
+from tests.conftest import REPO, SAMPLES
 
 STRUCTURED = ("CREDIT_CARD", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE", "IP_ADDRESS")
 
@@ -179,3 +179,117 @@ def test_optional_ner_adds_names_in_running_prose() -> None:
     with_ner = Redactor(IngestSettings(pii_ner=True))
     assert [s for s in without.find(text) if s.entity_type == "PERSON"] == []
     assert [text[s.start : s.end] for s in with_ner.find(text) if s.entity_type == "PERSON"] == ["Kenji Watanabe"]
+
+
+# ---------------------------------------------------------------- policies, new types, look-alikes
+
+
+def _lookalikes() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (REPO / "data" / "pii" / "lookalikes.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            category, locale, text = line.split("\t", 2)
+            rows.append((category, locale, text.replace("\\n", "\n")))
+    return rows
+
+
+def test_lookalike_suite_is_large_enough() -> None:
+    rows = _lookalikes()
+    assert len(rows) >= 100 and len({category for category, _, _ in rows}) >= 15
+
+
+@pytest.mark.parametrize("kind", ["customer", "content"])
+def test_no_lookalike_is_redacted(redactor: Redactor, kind: str) -> None:
+    """Versions, order ids, de/fr/es dates, prices, VAT and routing numbers, brands named after people,
+    places named after streets, months, headings and German nouns all stay (data/pii/lookalikes.tsv)."""
+    redacted = [
+        (text, [text[s.start : s.end] for s in redactor.find(text, locale, ("Ledgerly", "Parcelpoint"), kind)])
+        for _, locale, text in _lookalikes()
+    ]
+    assert [(text, found) for text, found in redacted if found] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("Best Practices for Moderating Course Discussions", "en"),
+        ("Grant Access to the Gradebook", "en"),
+        ("Ist die Zwei-Faktor-Authentifizierung aktiviert? Öffnen Sie Sicherheit > Anmeldung.", "de"),
+        ("Die Vorschau von Export zeigt alle Belege. Wählen Sie Mahnwesen und dann Vorlagen.", "de"),
+        ("Bonjour,\n\nCordialement,\nL'équipe Facturation", "fr"),
+        ("Thanks,\nThe Analytics Team", "en"),
+        ("Kind regards,\nCustomer Success", "en"),
+    ],
+)
+def test_content_policy_never_redacts_product_heading_or_german_words(
+    redactor: Redactor, text: str, locale: str
+) -> None:
+    assert redactor.find(text, locale, kind="content") == []
+
+
+def test_content_policy_keeps_names_an_address_confirms(redactor: Redactor) -> None:
+    text = "Escalations go to our lead, Wendell Abernathy (wendell.abernathy@ledgerly.example), on weekdays."
+    found = [(s.entity_type, text[s.start : s.end]) for s in redactor.find(text, kind="content")]
+    assert ("PERSON", "Wendell Abernathy") in found and ("EMAIL_ADDRESS", "wendell.abernathy@ledgerly.example") in found
+
+
+def test_content_policy_keeps_documentation_example_numbers(redactor: Redactor) -> None:
+    text = "Enter your mobile number with the country code, for example +44 7700 900123, and click Send."
+    assert redactor.find(text, kind="content") == []
+    assert [s.entity_type for s in redactor.find(text, kind="customer")] == ["PHONE_NUMBER"]
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "names"),
+    [
+        ("[09:14] Halldóra Björnsdóttir: the sync stopped again", "en", ["Halldóra Björnsdóttir"]),
+        ("Kundin: Guten Tag, mein Name ist Rosemarie Pfannkuch.", "de", ["Rosemarie Pfannkuch"]),
+        ("Client : bonjour, je m'appelle Apolline Mazurier", "fr", ["Apolline Mazurier"]),
+        ("Hola, me llamo Eustaquio Berrocal y no puedo entrar.", "es", ["Eustaquio Berrocal"]),
+        ("Cognome: Sciacchitano\nNome: Rosalia", "it", ["Sciacchitano", "Rosalia"]),
+        ("Pozdrawiam serdecznie,\nZdzisława Kołodziejczyk", "pl", ["Zdzisława Kołodziejczyk"]),
+        ("Ik heb gisteren gesproken met Geertruida Oudshoorn over de factuur.", "nl", ["Geertruida Oudshoorn"]),
+    ],
+)
+def test_customer_policy_finds_names_where_customers_write_them(
+    redactor: Redactor, text: str, locale: str, names: list[str]
+) -> None:
+    found = [text[s.start : s.end] for s in redactor.find(text, locale, kind="customer") if s.entity_type == "PERSON"]
+    assert found == names
+
+
+def test_new_types_are_redacted_in_customer_text(redactor: Redactor) -> None:
+    text = "Verification: born 09/10/1971, customer number 88-412-907, card 4556 7375 8689 9855."
+    redacted = redactor.redact(text, kind="customer")
+    assert redacted.text == (
+        "Verification: born <DATE_OF_BIRTH>, customer number <ACCOUNT_NUMBER>, card <CREDIT_CARD>."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("Nova morada: Rua do Almada 312, 4050-032 Porto.", "Rua do Almada 312, 4050-032 Porto"),
+        ("Proszę wysłać na ul. Mickiewicza 7/12, 31-120 Kraków.", "ul. Mickiewicza 7/12, 31-120 Kraków"),
+        ("Envoyez-le au 21 rue de la Paix, 75002 Paris.", "21 rue de la Paix, 75002 Paris"),
+        ("Our office: 5 Kent Street, Sydney NSW 2000", "5 Kent Street, Sydney NSW 2000"),
+        (
+            "Ship to:\n800 Brickell Ave, Suite 12\nMiami, FL 33131\nThanks",
+            "800 Brickell Ave, Suite 12\nMiami, FL 33131",
+        ),
+    ],
+)
+def test_addresses_of_more_countries_and_over_two_lines(redactor: Redactor, text: str, address: str) -> None:
+    found = [text[s.start : s.end] for s in redactor.find(text) if s.entity_type == "STREET_ADDRESS"]
+    assert found == [address]
+
+
+def test_every_span_names_its_detector(redactor: Redactor) -> None:
+    text = "Hi Gareth,\nIP 81.2.69.142, IBAN GB29 NWBK 6016 1331 9268 19, phone +44 20 7946 0123."
+    detectors = {s.entity_type: s.detector for s in redactor.find(text)}
+    assert detectors == {
+        "PERSON": "name-rules",
+        "IP_ADDRESS": "presidio",
+        "IBAN_CODE": "mod97",
+        "PHONE_NUMBER": "phonenumbers",
+    }
