@@ -206,6 +206,7 @@ def content_results(redactor: Any, root: Path, label: str) -> dict[str, Any]:
     """Every redaction the content policy makes over one help center, as ingest loads it."""
     from ingest.loaders import SkipFile, discover, load_file
     from ingest.records import ArticleMeta
+    from ingest.redact import is_message
     from ingest.settings import IngestSettings
 
     settings = IngestSettings()
@@ -221,8 +222,10 @@ def content_results(redactor: Any, root: Path, label: str) -> dict[str, Any]:
             documents += 1
             texts = [document.title, *[b.text for b in document.blocks]]
             joined = "\n\n".join(texts)
-            allow = (document.tenant, document.product)
-            for span in redactor.find(joined, document.locale, allow, kind="content"):
+            allow = (document.tenant, document.product, *TENANTS)
+            # the policy ingest picks (Redactor.redact_blocks): message-shaped documents are customer text
+            kind = "customer" if is_message("\n\n".join(b.text for b in document.blocks[:3])) else "content"
+            for span in redactor.find(joined, document.locale, allow, kind=kind):
                 value = joined[span.start : span.end]
                 real = value in CONTENT_PII or span.entity_type == "EMAIL_ADDRESS"
                 context = joined[max(0, span.start - 40) : span.end + 40].replace("\n", " ")
@@ -230,6 +233,7 @@ def content_results(redactor: Any, root: Path, label: str) -> dict[str, Any]:
                     {
                         "file": str(path.relative_to(root)),
                         "locale": document.locale,
+                        "policy": kind,
                         "type": span.entity_type,
                         "value": value,
                         "context": context,

@@ -306,17 +306,21 @@ class Redactor:
         blocks: Sequence[Block],
         locale: str = "en",
         allow: Sequence[str] = (),
-        kind: Kind = "content",
+        kind: Kind | None = None,
     ) -> tuple[str, list[Block], Counter[str]]:
         """Redact a title, blocks and section paths with one analyzer pass over the whole document.
 
         Headings live on in every block's section path, so the path parts are
-        redacted too, not only the heading blocks. Help-center documents are
-        ``content`` by default.
+        redacted too, not only the heading blocks. Without a ``kind``, a
+        document shaped like a message (its body opens with a greeting: an
+        ingested ticket or mail) is ``customer`` text and every other one
+        (an article) is ``content``.
         """
         path_parts = sorted({part for block in blocks for part in block.section_path})
         texts = [title, *[block.text for block in blocks], *path_parts]
         joined = "\n\n".join(texts)
+        if kind is None:
+            kind = "customer" if is_message("\n\n".join(block.text for block in blocks[:3])) else "content"
         spans = self.find(joined, locale, allow, kind)
         counts: Counter[str] = Counter()
         redacted: list[str] = []
@@ -338,6 +342,32 @@ class Redactor:
             for block, text in zip(blocks, redacted[1 : 1 + len(blocks)], strict=True)
         ]
         return redacted[0], new_blocks, counts
+
+
+# The opening line of a letter or a ticket: a greeting, alone on its line.
+_MESSAGE_OPENING = re.compile(
+    r"^[ \t]*(?i:hi|hello|hey|dear|good (?:morning|afternoon|evening)|to whom it may concern|hallo|liebe|lieber"
+    r"|sehr geehrte|guten (?:tag|morgen)|moin|servus|bonjour|bonsoir|salut|madame|monsieur|hola|buenas|estimad[oa]s?"
+    r"|buongiorno|buonasera|salve|gentile|ciao|olá|ola|bom dia|boa tarde|prezad[oa]s?|dzień dobry|witam"
+    r"|szanown[ia]|beste|geachte|goedemorgen|goedemiddag|hoi|morning|evening|to whoever|to whom|to [A-Z]\w+,)"
+    r"\b[^\n]{0,60}$",
+    re.M,
+)
+# Speaking as oneself, the way tickets do and articles (written to "you") do not.
+_FIRST_PERSON = re.compile(
+    r"\b(?:I|I'm|I’m|I've|I’ve|me|my|mine|ich|mich|mir|mein|meine|meinen|je|j'ai|j’ai|moi|mon|ma|mes|yo|me|mi|mis"
+    r"|io|mio|mia|eu|meu|minha|ja|mój|moja|mnie|ik|mijn)\b"
+)
+FIRST_PERSON_WORDS = 3
+
+
+def is_message(text: str) -> bool:
+    """True for text that reads like a ticket or a letter: it opens with a greeting ("Hi,", "Dear Support,",
+    "Hallo zusammen,") or speaks in the first person from its first lines ("I scanned 30 receipts ... my ...")."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if _MESSAGE_OPENING.match(first):
+        return True
+    return len(_FIRST_PERSON.findall(text[:400])) >= FIRST_PERSON_WORDS
 
 
 def load_statistical_layer() -> StatisticalFinder | None:

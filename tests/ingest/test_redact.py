@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import pytest
 
+from ingest.records import Block
 from ingest.redact import Redactor
 from ingest.settings import IngestSettings
 from tests.conftest import REPO, SAMPLES
@@ -293,3 +294,19 @@ def test_every_span_names_its_detector(redactor: Redactor) -> None:
         "IBAN_CODE": "mod97",
         "PHONE_NUMBER": "phonenumbers",
     }
+
+
+def test_ingest_picks_the_customer_policy_for_message_shaped_documents(redactor: Redactor) -> None:
+    """A ticket ingested as a document keeps recall first; an article keeps precision first."""
+    ticket = [
+        Block(kind="text", text="Hi,\n\nmy export fails again."),
+        Block(kind="text", text="Thanks,\nOdalys Quintero"),
+    ]
+    article = [
+        Block(kind="text", text="Best Practices for Exports"),
+        Block(kind="text", text="Thanks,\nOdalys Quintero"),
+    ]
+    _, ticket_blocks, ticket_counts = redactor.redact_blocks("Export fails", ticket)
+    _, article_blocks, article_counts = redactor.redact_blocks("Exports", article)
+    assert ticket_counts == {"PERSON": 1} and ticket_blocks[1].text == "Thanks,\n<PERSON>"
+    assert article_counts == {} and article_blocks[1].text == "Thanks,\nOdalys Quintero"
