@@ -204,6 +204,13 @@ def _contextual(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
 
 
 _SIGN_OFF_LINE = re.compile(rf"^{_SIGN_OFF}[ \t]*[,.!]*$")
+
+
+def is_sign_off(text: str) -> bool:
+    """True for a closing formula alone ("Cumprimentos", "Kind regards,")."""
+    return bool(_SIGN_OFF_LINE.match(text.strip()))
+
+
 # The signature delimiter of mail ("-- " on a line of its own), then the sender's name.
 _SIGNATURE_DELIMITER = re.compile(rf"^--[ \t]*\n[ \t]*(?P<name>{_NAME})[ \t]*$", re.M)
 

@@ -33,7 +33,7 @@ from spacy.util import filter_spans
 
 from ingest import lookalikes
 from ingest.addresses import find_addresses
-from ingest.names import find_names
+from ingest.names import NOT_NAME_TOKENS, find_names, is_sign_off
 from ingest.offline import configure_offline, load_spacy, resolve_spacy_model
 from ingest.recognizers import find_structured
 from ingest.records import Block, RedactionResult
@@ -191,9 +191,12 @@ class Redactor:
             spans += [
                 Span("STREET_ADDRESS", start, end, RULE_SCORE, "address-rules") for start, end in find_addresses(text)
             ]
-        if self.statistical is not None and policy.statistical_min_score is not None:
-            spans += self._statistical(text, policy.statistical_min_score, wanted, lowercase_words, allowed)
         spans = [s for s in spans if not _is_lookalike(text, s, allowed, kind)]
+        if self.statistical is not None and policy.statistical_min_score is not None:
+            statistical = self._statistical(text, policy.statistical_min_score, wanted, lowercase_words, allowed)
+            spans += [
+                s for s in statistical if not _is_lookalike(text, s, allowed, kind) and not _contradicted(s, spans)
+            ]
         return _without_overlaps(spans)
 
     def _presidio(
@@ -257,11 +260,17 @@ class Redactor:
                 continue
             if span.entity_type == "PERSON":
                 start, end = _trim_name(text, span.start, span.end)
+                if len(text[start:end].split()) == 1 and span.score < SINGLE_TOKEN_MIN_SCORE:
+                    continue  # one capitalized word is as often a city or a product as a first name
                 if start >= end or not _looks_like_name(text[start:end], lowercase_words, False):
                     continue
                 if any(token.lower().rstrip(".") in allowed for token in text[start:end].split()):
                     continue
+                if not model_name_holds(text, start, end):
+                    continue
                 span = Span("PERSON", start, end, span.score, span.detector)
+            elif span.entity_type == "STREET_ADDRESS" and not model_address_holds(text, span.start, span.end):
+                continue
             kept.append(span)
         return kept
 
@@ -398,6 +407,8 @@ def load_statistical_layer() -> StatisticalFinder | None:
     return finder
 
 
+# A model's one-word person ("Berlin", "Operational") must be surer than a full name.
+SINGLE_TOKEN_MIN_SCORE = 0.9
 # The lowest score asked of the statistical layer; each policy keeps spans above its own threshold.
 STATISTICAL_FLOOR = 0.3
 
@@ -409,6 +420,67 @@ def _field(entity: Any, *names: str) -> Any:
         if hasattr(entity, name):
             return getattr(entity, name)
     raise KeyError(f"statistical span without {' or '.join(names)}: {entity!r}")
+
+
+# A model's "address" that holds one of these is an order, an invoice, a version or a phone line.
+_NOT_IN_ADDRESS = re.compile(
+    r"(?i:\b(?:order|invoice|inv|tracking|sku|po|ref|reference|ticket|case|version|versión|versione|versão|versie"
+    r"|wersja|build|release|rechnung|bestellung|sendung|facture|commande|factura|pedido|fattura|ordine|fatura"
+    r"|encomenda|faktura|zamówienie|factuur|bestelling|phone|tel|telefon|téléphone|teléfono|telefono|telefone"
+    r"|handy|mobile|iban|account|konto|kundennummer|customer|client|cliente|klant)\b|\d+\.\d+\.\d+|@|\d{1,2}[./]\d{1,2}[./]\d{2,4})"
+)
+_ADDRESS_WORD = re.compile(r"[^\W\d_]{3,}")
+_HOUSE_NUMBER_TOKEN = re.compile(r"(?<![\w-])\d{1,5}[A-Za-z]?(?:[/-]\d{1,4}[A-Za-z]?)?(?![\w-])")
+
+
+# UI words that also name streets or stand in addresses ("Park Lane", "The Old Mill").
+_ADDRESS_SAFE_WORDS = frozenset("the a an our your my his her their its this that these those map".split())
+
+
+def model_address_holds(text: str, start: int, end: int) -> bool:
+    """A model's street address must read like one: words and a house number, no id, version, date or phone cue."""
+    value = text[start:end]
+    if _NOT_IN_ADDRESS.search(value) or lookalikes.is_reference_number(text, start, end):
+        return False
+    words = [w.lower() for w in _ADDRESS_WORD.findall(value)]
+    if any(w in _UI_WORDS and w not in _ADDRESS_SAFE_WORDS for w in words):
+        return False  # "See Reports, 2024 Summary": interface words around a number
+    return len(words) >= 1 and bool(_HOUSE_NUMBER_TOKEN.search(value)) and len(value) >= 8
+
+
+def model_name_holds(text: str, start: int, end: int) -> bool:
+    """A model's person must not be a form label ("Teléfono:"), a heading in title case or a month."""
+    after = text[end : end + 2]
+    line_start = text.rfind("\n", 0, start) + 1
+    at_line_start = not text[line_start:start].strip(" \t>")
+    if after.startswith(":") and at_line_start and len(text[start:end].split()) == 1:
+        return False  # a field label alone on its line start ("Teléfono: 612 ...")
+    if re.search(r"\d{1,2}\.?[ \t]+$", text[max(0, start - 4) : start]):
+        return False  # "1. Mai", "3 March": a date
+    value = text[start:end]
+    if is_sign_off(value) or any(token.lower().strip(".,") in NOT_NAME_TOKENS for token in value.split()):
+        return False  # "Cumprimentos", "Servizio Clienti", "Ihr Support-Team"
+    if text[start - 1 : start] in "\"“„«'" and text[end : end + 1] in "\"”“»'" and start > 0:
+        return False  # a quoted word: a status, a label, a button ("Operational")
+    if len(value.split()) == 1 and re.match(r"[ \t]*\(?\d", text[end : end + 3]):
+        return False  # a word before a time or a number is a place or a label ("Berlin 02:00-04:00")
+    return not _title_case_line(text, start)
+
+
+def _title_case_line(text: str, position: int) -> bool:
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line = text[line_start : line_end if line_end >= 0 else len(text)].strip(" \t#*>")
+    words: list[str] = [w for w in re.findall(r"[^\W\d_]+", line) if len(w) > 3]
+    if len(words) < 3 or re.search(r"[.!?,:;]", line):
+        return False
+    capitalized = sum(1 for w in words if w[0].isupper())
+    return capitalized >= 0.75 * len(words)
+
+
+def _contradicted(span: Span, others: Sequence[Span]) -> bool:
+    """True when a model span overlaps a span that a checksum, a cue or a rule gave another type: the rules win."""
+    return any(o.start < span.end and o.end > span.start and o.entity_type != span.entity_type for o in others)
 
 
 def _trim_name(text: str, start: int, end: int) -> tuple[int, int]:
@@ -581,7 +653,14 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
     for group in groups:
         best = min(
             group,
-            key=lambda s: (_SPECIFICITY.get(s.entity_type, 5), -s.score, -(s.end - s.start), s.start, s.entity_type),
+            key=lambda s: (
+                _SPECIFICITY.get(s.entity_type, 5),
+                s.detector == "ner",  # a rule's or a checksum's reading wins over the model's
+                -s.score,
+                -(s.end - s.start),
+                s.start,
+                s.entity_type,
+            ),
         )
         merged.append(
             Span(best.entity_type, min(s.start for s in group), max(s.end for s in group), best.score, best.detector)

@@ -176,8 +176,8 @@ def test_german_text_gets_no_statistical_names(redactor: Redactor) -> None:
 def test_optional_ner_adds_names_in_running_prose() -> None:
     """With DESKPILOT_PII_NER on, spaCy's NER also finds a name that no rule's context names."""
     text = "Yesterday Kenji Watanabe retried the export and it worked."
-    without = Redactor(IngestSettings())
-    with_ner = Redactor(IngestSettings(pii_ner=True))
+    without = Redactor(IngestSettings(), statistical=None)
+    with_ner = Redactor(IngestSettings(pii_ner=True), statistical=None)
     assert [s for s in without.find(text) if s.entity_type == "PERSON"] == []
     assert [text[s.start : s.end] for s in with_ner.find(text) if s.entity_type == "PERSON"] == ["Kenji Watanabe"]
 
@@ -310,3 +310,21 @@ def test_ingest_picks_the_customer_policy_for_message_shaped_documents(redactor:
     _, article_blocks, article_counts = redactor.redact_blocks("Exports", article)
     assert ticket_counts == {"PERSON": 1} and ticket_blocks[1].text == "Thanks,\n<PERSON>"
     assert article_counts == {} and article_blocks[1].text == "Thanks,\nOdalys Quintero"
+
+
+def test_trained_model_is_the_statistical_layer_of_the_customer_policy() -> None:
+    """With ingest/ner.py's model installed, a name in running prose that no rule's context names is found
+    in customer text, and never in help-center content."""
+    from ingest.redact import load_statistical_layer
+
+    statistical = load_statistical_layer()
+    if statistical is None:
+        pytest.skip("the trained PII model (ingest/models/pii_ner) is not installed")
+    text = "I asked Ayodele Bamgbose from accounting to send it again."
+    with_model = Redactor(IngestSettings(), statistical=statistical)
+    rules_only = Redactor(IngestSettings(), statistical=None)
+    assert [s for s in rules_only.find(text) if s.entity_type == "PERSON"] == []
+    found = [(text[s.start : s.end], s.detector) for s in with_model.find(text, kind="customer")]
+    assert found == [("Ayodele Bamgbose", "ner")]
+    assert with_model.find(text, kind="content") == []
+    assert "statistical:ingest.ner" in with_model.detectors
