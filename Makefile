@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest test lint typecheck services pytest bench clean
+.PHONY: install run ingest test lint typecheck services pytest bench clean pii-model
 
 install: $(STAMP)
 
@@ -50,6 +50,13 @@ services:
 
 bench: install
 	$(BIN)/python evals/bench_ingest.py
+
+# Regenerate the synthetic data and retrain the PERSON/STREET_ADDRESS model shipped in ingest/models/pii_ner
+# (fixed seeds, one CPU thread; see ingest/models/pii_ner/DATA_CARD.md), then print its dev-split figures.
+pii-model: install
+	$(BIN)/python tools/pii_model/generate.py --out build/pii_model
+	nice -n 10 $(BIN)/python tools/pii_model/train.py --data build/pii_model --out ingest/models/pii_ner
+	$(BIN)/python tools/pii_model/evaluate.py --data build/pii_model --json build/pii_model/dev_eval.json
 
 clean:
 	rm -rf .deskpilot .pytest_cache .mypy_cache .ruff_cache
