@@ -3,12 +3,15 @@
 `streamlit run ui/console/app.py` is started as a subprocess over its own copy of the indexed samples,
 with the documented demo users. An agent signs in and handles a ticket end to end, from the keyboard
 where a keyboard user would (sign-in, send with Ctrl+Enter, escalate with Alt+X); the rows must land in
-the feedback store. Screenshots are kept in ``artifacts/console/``.
+the feedback store. The draft greets the customer by name and is signed by the agent; what is sent has
+no ``[n]`` marker and no redaction placeholder, and lists its sources. Screenshots are kept in
+``artifacts/console/``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -31,6 +34,9 @@ from ui.wiring import Retrieval
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts" / "console"
+BARE_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
+TICKET = "Hi, how long does the password reset link stay valid? Mine says expired. Call me on 555-0100."
 SLOW_MS = 180_000  # the first page after sign-in loads the models
 STEP_MS = 30_000
 
@@ -125,50 +131,73 @@ def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], pa
     expect(page.get_by_text("Pick a ticket from the inbox")).to_be_visible(timeout=SLOW_MS)
     shot(page, "02-inbox")
 
-    search = page.get_by_placeholder("Search tickets")
-    search.fill("charged twice")
-    search.press("Enter")
-    expect(page.locator(".st-key-inbox_ticket").get_by_role("radio")).to_have_count(1)
-    search.press("Tab")  # into the ticket list
-    page.keyboard.press("Space")
-    expect(page.locator(".dp-subject")).to_contain_text("CHARGED TWICE", timeout=STEP_MS)
+    # A short pasted ticket: the sample tickets are long, several questions at once, and may get no draft.
+    page.get_by_text("Paste a new ticket").click()
+    page.get_by_role("textbox", name="Subject").fill("reset link expired")
+    page.get_by_role("textbox", name="Customer name").fill("Maria Lopez")
+    page.get_by_role("textbox", name="Message").fill(TICKET)
+    page.get_by_role("button", name="Add to inbox").click()
+    expect(page.locator(".dp-subject")).to_contain_text("reset link expired", timeout=STEP_MS)
     expect(page.locator("a.dp-cite").first).to_be_visible(timeout=STEP_MS)
     expect(page.locator(".dp-source mark").first).to_be_visible()
     expect(page.locator(".dp-conf")).to_contain_text("confidence")
-    shot(page, "03-draft")
-
+    shown = page.locator(".dp-answer").inner_text()
+    assert not BARE_MARKER.search(shown) and not PLACEHOLDER.search(shown), shown
     reply = page.get_by_label("Reply to send")
+    draft = reply.input_value()
+    assert draft.startswith("Hi Maria,\n\n") and draft.endswith("\n\nBest regards,\nAva"), draft
+    assert BARE_MARKER.search(draft), "the editable draft keeps its citations"
+    shot(page, "03-draft", page.locator(".dp-answer"))
+
     reply.focus()
     page.keyboard.press("Control+End")
-    page.keyboard.type("\n\nP.S. I have refunded the second charge today.")
+    page.keyboard.type("\n\nP.S. I have also unlocked your sign-in. Call <PERSON> on <PHONE_NUMBER> if it locks again.")
+    page.keyboard.press("Tab")  # the text is taken: the page warns about the placeholders it still holds
+    main = page.get_by_test_id("stMainBlockContainer")
+    expect(main.get_by_text("The reply holds redaction placeholders")).to_be_visible()
+    main.get_by_text("Preview: the reply as the customer gets it").click()
+    preview = page.locator(".dp-reply").first
+    expect(preview).to_contain_text("Sources:")
+    shot(page, "04-preview", preview)
+    reply.focus()
     page.keyboard.press("Control+Enter")
-    sent = page.get_by_test_id("stMainBlockContainer").get_by_text("Reply sent.")
+    sent = main.get_by_text("Reply sent.")
     expect(sent).to_be_visible()
-    shot(page, "04-sent", sent)
+    box = page.locator(".st-key-sent_reply .dp-reply")
+    expect(box).to_contain_text("Sources:")
+    sent_text = box.inner_text()
+    assert sent_text.startswith("Hi Maria,") and "Best regards,\nAva" in sent_text, sent_text
+    assert not BARE_MARKER.search(sent_text) and not PLACEHOLDER.search(sent_text), sent_text
+    expect(box.locator("a[href^='https://help.ledgerly.example/']").first).to_be_visible()
+    shot(page, "05-sent", box)
 
     page.locator("[data-testid=stButtonGroup] button", has_text="Not helpful").click()
     page.locator("[data-testid=stButtonGroup] button", has_text="missing info").click()
     comment = page.get_by_label("Comment")
-    comment.fill("Misses the $1 authorization")
+    comment.fill("Misses what to do when the new link expires too")
     comment.press("Enter")  # submits the feedback form
-    main = page.get_by_test_id("stMainBlockContainer")
     expect(main.get_by_text("Feedback saved: not helpful (missing info)")).to_be_visible()
 
     page.keyboard.press("Alt+X")
     escalated = main.get_by_text("Escalated to tier2")
     expect(escalated).to_be_visible()
-    shot(page, "05-voted-and-escalated", escalated)
+    shot(page, "06-voted-and-escalated", escalated)
 
     with FeedbackStore.open(FeedbackSettings(data_dir=state)) as store:
         mine = [i for i in store.list_interactions("ledgerly", channel="agent").items if i.actor == "console:ava"]
         assert len(mine) == 1
         interaction = mine[0]
-        assert "4111" not in interaction.question and "<CREDIT_CARD>" in interaction.question
+        assert "555-0100" not in interaction.question and "<PHONE_NUMBER>" in interaction.question
         edits = store.list_edits("ledgerly", interaction_id=interaction.id).items
-        assert len(edits) == 1 and edits[0].sent.endswith("P.S. I have refunded the second charge today.")
+        assert len(edits) == 1 and edits[0].sent.endswith("Ava\n\nP.S. I have also unlocked your sign-in.")
+        assert edits[0].sent.startswith("Hi Maria,") and "\nSources:\n- " in edits[0].sent
+        assert not BARE_MARKER.search(edits[0].sent) and not PLACEHOLDER.search(edits[0].sent)
+        # The draft is stored as it would have gone out unedited: the distance is the agent's P.S. only.
+        assert edits[0].draft.startswith("Hi Maria,") and not BARE_MARKER.search(edits[0].draft)
+        assert edits[0].sent == edits[0].draft + "\n\nP.S. I have also unlocked your sign-in."
         votes = store.list_feedback("ledgerly", interaction_id=interaction.id).items
         assert [(v.thumbs, v.reason_codes, v.comment) for v in votes] == [
-            ("down", ("missing_info",), "Misses the $1 authorization")
+            ("down", ("missing_info",), "Misses what to do when the new link expires too")
         ]
         escalations = [e for e in store.list_escalations("ledgerly").items if e.actor == "console:ava"]
         assert [(e.interaction_id, e.queue) for e in escalations] == [(interaction.id, "tier2")]
@@ -181,7 +210,7 @@ def test_analyst_dashboard_in_the_browser(console_url: tuple[str, Path], page: P
     sign_in_from_the_keyboard(page, url, "nora")
     expect(page.get_by_text("Thumbs-up rate", exact=True)).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("[data-testid=stMetricValue]").first).to_have_text(str(answers), timeout=STEP_MS)
-    shot(page, "06-dashboard")
+    shot(page, "07-dashboard")
     page.get_by_role("tab", name="Content gaps").click()
     expect(page.get_by_text("grouped by meaning")).to_be_visible()
-    shot(page, "07-content-gaps", page.get_by_text("grouped by meaning"))
+    shot(page, "08-content-gaps", page.get_by_text("grouped by meaning"))

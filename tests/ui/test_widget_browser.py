@@ -1,13 +1,15 @@
 """The customer widget in real headless Chromium (Playwright driving Debian's /usr/bin/chromium).
 
 The demo help-center page is served by the real API over the indexed sample help center; the widget
-on it asks, votes and escalates, and the rows must land in the feedback store. Screenshots are kept
-in ``artifacts/widget/``.
+on it asks, votes and escalates, and the rows must land in the feedback store. Answers are laid out
+(paragraphs, numbered steps) with superscript citation links and a Sources list, never a bare ``[n]``
+and never a redaction placeholder. Screenshots are kept in ``artifacts/widget/``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +18,16 @@ from typing import Any, Protocol
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Route, expect
 
+from assistant.records import Question
+from assistant.render import widget_blocks
 from tests.browser import chromium, needs_chromium, watched_page
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "widget"
 QUESTION = "How long does the password reset link stay valid?"
 TENANT = "ledgerly"
 ANSWER_TIMEOUT_MS = 30_000
+BARE_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
 
 pytestmark = needs_chromium
 
@@ -31,6 +37,7 @@ class LiveApi(Protocol):
 
     base_url: str
     keys: dict[str, str]
+    served: Any
 
     def count(self, kind: str, tenant: str) -> int: ...
 
@@ -73,6 +80,17 @@ def shoot(page: Page, name: str) -> Path:
     return path
 
 
+def assert_reads_cleanly(page: Page) -> None:
+    """The shown answer has no [n] marker and no placeholder; every citation is a number linked like the Sources."""
+    shown = page.locator("#dp-answer").inner_text()
+    assert not BARE_MARKER.search(shown), shown
+    assert not PLACEHOLDER.search(page.locator("#deskpilot-widget .result").inner_text()), shown
+    cites = page.locator("#dp-answer .cite")
+    numbers = sorted({int(cites.nth(i).inner_text()) for i in range(cites.count())})
+    sources = page.locator("#deskpilot-widget .result h3 + ol > li")
+    assert numbers == list(range(1, sources.count() + 1)), (numbers, sources.count())
+
+
 def wait_for_count(live_api: LiveApi, kind: str, expected: int, timeout_s: float = 5.0) -> int:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -97,8 +115,9 @@ def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
 
     answer = page.locator("#dp-answer")
     expect(answer).to_contain_text("60 minutes")
-    cites = answer.locator("a.cite")
+    cites = answer.locator("sup a.cite")
     assert cites.count() >= 1
+    assert_reads_cleanly(page)
     hrefs = [cites.nth(i).get_attribute("href") or "" for i in range(cites.count())]
     assert all(href.startswith("https://") for href in hrefs), hrefs
     for i in range(cites.count()):
@@ -247,7 +266,7 @@ def test_server_text_is_rendered_as_text(live_api: LiveApi, page: Page) -> None:
     expect(page.get_by_role("link", name=title, exact=True)).to_have_attribute(
         "href", "https://help.example/a?q=%3Cb%3E"
     )
-    expect(page.get_by_role("link", name=f"Source 1: {title}", exact=True)).to_have_text("[1]")
+    expect(page.get_by_role("link", name=f"Source 1: {title}", exact=True)).to_have_text("1")
     assert widget.locator("a[href^='javascript:']").count() == 0
     assert answer.locator("a.cite").count() == 1, "the citation with a javascript: url must not be a link"
     expect(page.get_by_text("Sneaky", exact=True)).to_be_visible()
@@ -277,3 +296,124 @@ def test_errors_are_friendly(live_api: LiveApi, page: Page, status: int, headers
     expect(status_region).to_contain_text(shown)
     expect(status_region).not_to_contain_text("Traceback")
     expect(page.get_by_role("button", name="Ask", exact=True)).to_be_enabled()
+
+
+def ask_from_the_page(page: Page, live_api: LiveApi, question: str) -> dict[str, Any]:
+    """Ask through the demo page's own search form (the widget opens and answers); the API's response."""
+    open_demo(page, live_api)
+    page.get_by_placeholder("Search articles").fill(question)
+    with page.expect_response(lambda r: r.url.endswith("/v1/answer"), timeout=ANSWER_TIMEOUT_MS) as answered:
+        page.get_by_placeholder("Search articles").press("Enter")
+    assert answered.value.status == 200, answered.value.text()
+    expect(page.get_by_role("dialog").get_by_role("status")).to_contain_text("Answer ready.")
+    return dict(answered.value.json())
+
+
+def test_a_step_by_step_answer_reads_as_a_list(live_api: LiveApi, page: Page) -> None:
+    """A real "how do I" answer: its steps are a numbered list, each citation a superscript link, no [n]."""
+    reply = ask_from_the_page(page, live_api, "How do I reset my password?")
+    assert BARE_MARKER.search(reply["answer"]), "the API's text carries [n] markers: the widget must hide them"
+    steps = page.locator("#dp-answer ol > li")
+    expect(steps.first).to_be_visible()
+    assert steps.count() >= 2
+    assert_reads_cleanly(page)
+    page.locator("#dp-answer").scroll_into_view_if_needed()
+    shoot(page, "steps.png")
+
+
+def test_the_widget_lays_out_the_api_blocks(live_api: LiveApi, page: Page) -> None:
+    """With the ``blocks`` the API is to return (assistant/render.py ``widget_blocks``), the widget renders them.
+
+    The API does not send ``blocks`` yet, so this test adds them ON PURPOSE to the real API's response, computed
+    by the real renderer from the real answer service's answer to the same question.
+    """
+    question = "How do I reset my password?"
+    answer = live_api.served.retrieval.assistant(llm=None).answer(Question(question, TENANT, "widget", locale="en"))
+    blocks = widget_blocks(answer)
+    assert blocks and any(b["kind"] == "steps" for b in blocks)
+
+    def with_blocks(route: Route) -> None:
+        real = route.fetch()
+        fake_answer(route, {**real.json(), "blocks": blocks})
+
+    page.route("**/v1/answer", with_blocks)
+    ask_from_the_page(page, live_api, question)
+    shown = page.locator("#dp-answer > *")
+    assert shown.count() == len(blocks)
+    for i, block in enumerate(blocks):
+        parts = block["parts"]
+        assert isinstance(parts, list)
+        if block["kind"] == "steps":
+            items = shown.nth(i).locator(":scope > li")
+            assert items.count() == len(parts)
+            for j, part in enumerate(parts):
+                expect(items.nth(j)).to_have_attribute("value", re.sub(r"\D", "", part["marker"]))
+                expect(items.nth(j)).to_contain_text(part["text"])
+    assert_reads_cleanly(page)
+
+
+def test_markers_and_placeholders_never_reach_the_customer(live_api: LiveApi, page: Page) -> None:
+    """Placeholders the PII filter left and markers written anywhere are cleaned up, in both answer shapes.
+
+    Faked ON PURPOSE (``page.route``): the real service already drops such sentences; this proves the widget
+    does too, whatever a server or an older version sends.
+    """
+    citations = [
+        {"n": 1, "doc_id": "LED-1002", "title": "Reset your password", "url": "https://help.example/reset",
+         "section": "Accounts", "snippet": ""},
+        {"n": 2, "doc_id": "LED-1054", "title": "Contact Ledgerly support", "url": "https://help.example/contact",
+         "section": "Support", "snippet": ""},
+        {"n": 3, "doc_id": "LED-9", "title": "Never cited", "url": "https://help.example/never", "section": "",
+         "snippet": ""},
+    ]  # fmt: skip
+    text_only = {
+        "answer": (
+            "Reset links are valid for 60 minutes. [2] Call <PERSON> on <PHONE_NUMBER> if it fails [2]. "
+            "Our billing line (<PHONE_NUMBER>) answers on weekdays [2].\n\n"
+            "You can also contact our leads directly [2]:\n- <PERSON>: <EMAIL_ADDRESS> [2]\n- <PERSON> [2]\n\n"
+            "3. Open the email [2].\n4. Click the link [2][1]."
+        ),
+        "abstained": False,
+        "confidence": {"level": "high", "score": 0.9, "reason": "high: close match"},
+        "citations": citations,
+        "timings_ms": {},
+        "interaction_id": "fake-interaction",
+        "request_id": "fake-request",
+    }
+    page.route("**/v1/answer", lambda route: fake_answer(route, text_only))
+    open_demo(page, live_api)
+    open_from_keyboard(page)
+    page.keyboard.type("anything")
+    page.keyboard.press("Enter")
+    answer = page.locator("#dp-answer")
+    expect(answer).to_contain_text("Reset links are valid for 60 minutes.")
+    expect(answer).to_contain_text("Our billing line answers on weekdays.")
+    expect(answer).not_to_contain_text("Call")
+    expect(answer).not_to_contain_text("leads directly")
+    assert answer.locator("ol > li").evaluate_all("lis => lis.map(li => li.value)") == [3, 4]
+    # Source 2 is cited first, so it is numbered 1; the never-cited source is not listed.
+    expect(answer.locator("a.cite").first).to_have_attribute("href", "https://help.example/contact")
+    expect(answer.locator("a.cite").first).to_have_text("1")
+    expect(page.get_by_role("link", name="Never cited")).to_have_count(0)
+    assert_reads_cleanly(page)
+    shoot(page, "cleaned.png")
+
+    blocks = {
+        **text_only,
+        "answer": "ignored when blocks are sent",
+        "blocks": [
+            {"kind": "paragraph", "parts": [{"text": "Open the email.", "cites": [1]}, {"text": "Ask <PERSON>.", "cites": [1]}]},
+            {"kind": "steps", "parts": [{"text": "Click the link.", "cites": [1], "marker": "2."}]},
+            {"kind": "rows", "parts": [{"text": "Plan: Pro; Price: $49", "cites": [2], "pairs": [["Plan", "Pro"], ["Price", "$49"]]}]},
+        ],
+    }  # fmt: skip
+    page.unroute("**/v1/answer")
+    page.route("**/v1/answer", lambda route: fake_answer(route, blocks))
+    page.get_by_role("textbox", name="Your question").fill("again")
+    page.get_by_role("textbox", name="Your question").press("Enter")
+    expect(answer).to_contain_text("Open the email.")
+    expect(answer).not_to_contain_text("ignored")
+    expect(answer).not_to_contain_text("Ask")
+    expect(answer.locator("ol > li")).to_have_attribute("value", "2")
+    expect(answer.locator("ul.rows strong").first).to_have_text("Plan:")
+    assert_reads_cleanly(page)

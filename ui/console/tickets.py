@@ -52,6 +52,29 @@ class Ticket(BaseModel):
     handled_by: str = ""
     updated_at: AwareDatetime | None = None
 
+    @property
+    def addressee(self) -> str:
+        """The customer's name a reply greets: the ticket's, else the ``Name:`` field a web form puts at the top
+        of the body; empty when neither is known (the reply then says a plain "Hi,")."""
+        return self.customer_name.strip() or form_field(self.body, "name")
+
+
+_FIELD = re.compile(r"^\s*([A-Za-zÄÖÜäöü][A-Za-zÄÖÜäöü -]{1,19})\s*:\s*(.{1,120})$")
+_NAME_FIELDS = {"name": ("name", "full name", "nom", "nombre")}
+
+
+def form_field(body: str, field: str) -> str:
+    """The value of a ``Field: value`` line in the header block a web form writes above the message ("" if none)."""
+    for line in body.splitlines():
+        if not line.strip():
+            break  # the form's fields end at the first blank line
+        match = _FIELD.match(line)
+        if match is None:
+            break
+        if match.group(1).strip().casefold() in _NAME_FIELDS.get(field, (field,)):
+            return match.group(2).strip()
+    return ""
+
 
 def question_text(ticket: Ticket, redact: Callable[[str], str]) -> str:
     """What the assistant is asked: the ticket's subject and body, PII-redacted."""
@@ -125,7 +148,7 @@ class TicketStore:
                 channel=channel,
                 locale=locale,
                 received_at=utcnow(),
-                customer_name=customer_name.strip(),
+                customer_name=customer_name.strip() or form_field(body, "name"),
                 customer_email=customer_email.strip(),
                 subject=subject.strip() or body.strip().splitlines()[0][:80],
                 body=body.strip(),

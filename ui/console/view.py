@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from assistant.records import Citation, Confidence
+from assistant import render
+from assistant.records import Answer, Citation, Confidence
 
 CSS = """
 <style>
@@ -16,6 +17,14 @@ CSS = """
 .dp-draft {white-space: pre-wrap; line-height: 1.6; font-size: 0.97rem; padding: 0.1rem 0.2rem;}
 .dp-draft a.dp-cite {text-decoration: none; font-weight: 600; font-size: 0.8rem; vertical-align: super;
   padding: 0 0.15rem; border-radius: 0.25rem; background: rgba(28, 131, 225, 0.12);}
+.dp-answer {line-height: 1.6; font-size: 0.97rem; padding: 0.1rem 0.2rem;}
+.dp-answer p {margin: 0 0 0.6rem 0;} .dp-answer ol, .dp-answer ul {margin: 0 0 0.6rem 0; padding-left: 1.6rem;}
+.dp-answer li {margin: 0.1rem 0;} .dp-answer li::marker {font-weight: 600;}
+.dp-answer ul.dp-rows {list-style: none; padding-left: 0.2rem;}
+.dp-answer sup {line-height: 0; white-space: nowrap;}
+.dp-answer a.dp-cite {text-decoration: none; font-weight: 600; font-size: 0.78rem; padding: 0 0.2rem;
+  border-radius: 0.25rem; background: rgba(28, 131, 225, 0.12);}
+.dp-reply {white-space: pre-wrap; line-height: 1.55; font-size: 0.95rem; overflow-wrap: anywhere;}
 .dp-source {white-space: pre-wrap; line-height: 1.45; font-size: 0.86rem; color: rgba(49, 51, 63, 0.85);}
 .dp-source mark {background: #fff1a8; padding: 0 0.1rem; border-radius: 0.15rem; color: inherit;}
 .dp-meta {color: rgba(49, 51, 63, 0.65); font-size: 0.82rem;}
@@ -58,6 +67,61 @@ def draft(text: str, citations: Iterable[Citation]) -> str:
         return f'<a class="dp-cite" href="{href}" target="_blank" rel="noopener" title="{title}">[{cit.n}]</a>'
 
     return f'<div class="dp-draft">{_CITE.sub(link, html.escape(text))}</div>'
+
+
+def _cite_links(cites: Iterable[int], by_n: dict[int, Citation]) -> str:
+    links = []
+    for n in cites:
+        cit = by_n.get(n)
+        if cit is None:
+            continue
+        title = html.escape(f"[{n}] {cit.title} › {cit.section}", quote=True)
+        href = html.escape(cit.url or f"#source-{n}", quote=True)
+        links.append(f'<a class="dp-cite" href="{href}" target="_blank" rel="noopener" title="{title}">{n}</a>')
+    return f"<sup>{''.join(links)}</sup>" if links else ""
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer laid out as the customer will read it (paragraphs, numbered steps, bullets, label: value rows),
+    with superscript links to the articles cited (hover: ``[n]``, title and section) after each run of sentences.
+    Sentences holding a redaction placeholder are not shown (``render.left_out`` lists them)."""
+    by_n = {c.n: c for c in answer.citations}
+    out = []
+    for block in render.layout(answer).blocks:
+        # A run of sentences citing the same articles shows its links once, after the run.
+        parts = []
+        for i, part in enumerate(block.parts):
+            same_next = i + 1 < len(block.parts) and block.parts[i + 1].cites == part.cites
+            body = html.escape(part.text)
+            if part.pairs:
+                body = "; ".join(f"<b>{html.escape(k)}:</b> {html.escape(v)}" for k, v in part.pairs)
+            parts.append((part, body + ("" if same_next else _cite_links(part.cites, by_n))))
+        if block.kind == "paragraph":
+            out.append(f"<p>{' '.join(text for _, text in parts)}</p>")
+        elif block.kind == "steps":
+            items = []
+            for part, text in parts:
+                number = re.match(r"\d+", part.marker)
+                items.append(f'<li value="{number.group(0)}">{text}</li>' if number else f"<li>{text}</li>")
+            out.append(f"<ol>{''.join(items)}</ol>")
+        else:
+            css = ' class="dp-rows"' if block.kind == "rows" else ""
+            out.append(f"<ul{css}>{''.join(f'<li>{text}</li>' for _, text in parts)}</ul>")
+    return f'<div class="dp-answer">{"".join(out)}</div>'
+
+
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def reply_html(text: str) -> str:
+    """A reply as sent (plain text) as escaped HTML: line breaks kept, http(s) urls as links."""
+    escaped = html.escape(text)
+
+    def link(match: re.Match[str]) -> str:
+        url = match.group(0)
+        return f'<a href="{url}" target="_blank" rel="noopener">{url}</a>'
+
+    return f'<div class="dp-reply">{_URL.sub(link, escaped)}</div>'
 
 
 def highlighted(text: str, snippets: Iterable[str]) -> str:

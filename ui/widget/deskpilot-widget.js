@@ -1,6 +1,7 @@
 /*! deskpilot deflection widget: one dependency-free script, no build step.
  * <script src="/widget/deskpilot-widget.js" data-api-key="dp_..." data-tenant="ledgerly" defer></script>
- * Every server string is rendered with textContent; only http(s) urls become links. */
+ * Every server string is rendered with textContent; only http(s) urls become links; citations are superscript
+ * links numbered like the answer's Sources list, never bare [n]; redaction placeholders never show. */
 (function () {
   "use strict";
   if (window.deskpilot && window.deskpilot.version) return;
@@ -106,8 +107,13 @@
     "@media (max-width:480px){.panel{right:8px;bottom:80px;width:calc(100vw - 16px)}.launcher{right:12px;bottom:12px}}",
     ".result{display:flex;flex-direction:column;gap:10px;border-top:1px solid var(--_line);padding-top:12px}",
     ".asked{margin:0;font-size:13px;opacity:.8}",
-    ".answer{margin:0;white-space:pre-line}",
-    "a{color:var(--_a)}a.cite{font-size:.8em;vertical-align:super;text-decoration:none;font-weight:700;padding:0 1px}",
+    ".answer{margin:0;overflow-wrap:anywhere}.answer p{margin:0 0 8px}.answer>:last-child{margin-bottom:0}",
+    ".answer ol,.answer ul{margin:0 0 8px;padding-left:22px}.answer li{margin:3px 0}.answer li::marker{font-weight:600}",
+    ".answer ul.rows{list-style:none;padding-left:0}.answer ul.rows li{padding:3px 0;border-bottom:1px solid var(--_line)}",
+    ".answer ul.rows li:last-child{border-bottom:0}",
+    "a{color:var(--_a)}sup.cites{line-height:0;font-size:.75em;white-space:nowrap;margin-left:2px}",
+    ".cite{display:inline-block;min-width:1.5em;padding:1px 4px;border-radius:6px;text-align:center;font-weight:700;",
+    "text-decoration:none;background:rgba(127,127,127,.14)}a.cite{color:var(--_a)}a.cite:hover{text-decoration:underline}",
     ".conf{display:inline-block;font-size:12.5px;padding:2px 8px;border-radius:999px;background:rgba(127,127,127,.14)}",
     ".conf.high{background:#e3f6e8;color:#14532d}.conf.low{background:#fff4d6;color:#6b4500}",
     "h3{margin:0;font-size:13px;text-transform:uppercase;letter-spacing:.04em;opacity:.7}",
@@ -261,31 +267,137 @@
     });
   }
 
+  // Answers are laid out from the API's "blocks" (paragraphs, numbered steps, bullets, label: value rows) or, from
+  // an older server, from the answer text. Citations become superscript links numbered like the Sources list;
+  // a [n] marker is never shown as such, and a sentence holding a redaction placeholder (<PHONE_NUMBER>) is
+  // left out (a placeholder in parentheses is cut out of its sentence instead).
+  var PH = /<[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*>/;
+  var PH_ASIDE = /\s*\([^()]*<[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*>[^()]*\)/g;
+  var MARK = /\s*\[(\d+(?:\s*,\s*\d+)*)\]/g;
+  var STEP = /^\s*(\d{1,3}[.)])\s+(.*)$/, ITEM = /^\s*[-*\u2022]\s+(.*)$/;
+
+  function numbersIn(s) {
+    var out = [];
+    String(s).replace(MARK, function (_, g) {
+      g.split(",").forEach(function (n) { n = parseInt(n, 10); if (out.indexOf(n) < 0) out.push(n); });
+      return "";
+    });
+    return out;
+  }
+  function unmarked(s) {
+    return String(s).replace(MARK, "").replace(/[ \t]+([.,;:!?])/g, "$1").replace(/[ \t]{2,}/g, " ").trim();
+  }
+  function safe(s) {
+    s = String(s == null ? "" : s);
+    if (!PH.test(s)) return s;
+    s = s.replace(PH_ASIDE, "").replace(/[ \t]+([.,;:!?])/g, "$1");
+    return PH.test(s) || !/\w+\W+\w+\W+\w+/.test(s) ? null : s;
+  }
+  function sentencesOf(line) { // markers written after the full stop go with their sentence
+    var norm = line.replace(/([.!?])((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)/g, "$2$1");
+    var bits = norm.split(/([.!?]["'\u201d\u2019)]*)\s+(?=[A-Z\u00c0-\u00dd0-9"'\u201c\u201e(\u00bf\u00a1])/), out = [];
+    for (var i = 0; i < bits.length; i += 2) out.push(bits[i] + (bits[i + 1] || ""));
+    return out;
+  }
+  function part(text, marker) {
+    var clean = safe(unmarked(text));
+    return clean ? { text: clean, cites: numbersIn(text), marker: marker || "" } : null;
+  }
+  function blocksFromText(text) { // paragraphs split at blank lines; runs of "3. " / "- " lines are lists
+    var blocks = [];
+    String(text || "").replace(/\r\n?/g, "\n").split(/\n[ \t]*\n/).forEach(function (para) {
+      para.split("\n").filter(function (l) { return l.trim(); }).forEach(function (l) {
+        var step = STEP.exec(l), item = !step && ITEM.exec(l);
+        var kind = step ? "steps" : item ? "bullets" : "paragraph", last = blocks[blocks.length - 1];
+        var parts = step ? [part(step[2], step[1])] : item ? [part(item[1], "-")]
+          : sentencesOf(l).map(function (x) { return part(x); });
+        if (kind !== "paragraph" && last && last.kind === kind && last.para === para) last.parts = last.parts.concat(parts);
+        else blocks.push({ kind: kind, parts: parts, para: para });
+      });
+    });
+    return blocks;
+  }
+  function cleanBlocks(blocks) {
+    var out = [];
+    blocks.forEach(function (b) {
+      var kind = String((b && b.kind) || "paragraph");
+      var parts = (b && Array.isArray(b.parts) ? b.parts : []).map(function (p) {
+        if (!p) return null;
+        var text = safe(unmarked(p.text));
+        var pairs = Array.isArray(p.pairs) ? p.pairs.filter(function (x) { return Array.isArray(x) && x.length === 2; }) : [];
+        if (pairs.some(function (x) { return PH.test(x[0]) || PH.test(x[1]); })) pairs = [];
+        var cites = Array.isArray(p.cites) ? p.cites.map(Number).filter(isFinite) : [];
+        return text ? { text: text, cites: cites, marker: String(p.marker || ""), pairs: pairs } : null;
+      }).filter(Boolean);
+      var prev = out[out.length - 1];
+      if (parts.length) out.push({ kind: kind, parts: parts });
+      else if (kind !== "paragraph" && prev && prev.kind === "paragraph" && /:\s*$/.test(prev.parts[prev.parts.length - 1].text)) {
+        prev.parts.pop(); // "contact our leads directly:" goes with the list it introduced
+        if (!prev.parts.length) out.pop();
+      }
+    });
+    return out;
+  }
+
   function render(q, ans) {
     current = ans;
     var cites = Array.isArray(ans.citations) ? ans.citations : [];
     var byN = {};
     cites.forEach(function (c) { byN[c.n] = c; });
-    var p = h("p", { class: "answer", id: "dp-answer" });
-    String(ans.answer || "").split(/(\[\d+\])/).forEach(function (part) {
-      var m = /^\[(\d+)\]$/.exec(part);
-      var c = m && byN[m[1]];
-      var url = c && safeUrl(c.url);
-      if (url) p.appendChild(link(url, [part], { class: "cite", "aria-label": t.source + " " + c.n + ": " + String(c.title || "") }));
-      else if (part) p.appendChild(document.createTextNode(part));
+    var blocks = cleanBlocks(Array.isArray(ans.blocks) && ans.blocks.length ? ans.blocks : blocksFromText(ans.answer));
+    // Sources are numbered 1, 2, ... in the order the shown answer first cites them.
+    var order = [], shown = {};
+    blocks.forEach(function (b) { b.parts.forEach(function (p) {
+      p.cites = p.cites.filter(function (n) { return byN[n]; });
+      p.cites.forEach(function (n) { if (!shown[n]) { order.push(n); shown[n] = order.length; } });
+    }); });
+    function sup(nums) {
+      if (!nums.length) return null;
+      var s = h("sup", { class: "cites" });
+      nums.forEach(function (n, i) {
+        var c = byN[n], url = safeUrl(c.url), title = String(c.title || c.doc_id || "");
+        var label = t.source + " " + shown[n] + ": " + title;
+        if (i) s.appendChild(document.createTextNode(" "));
+        s.appendChild(url ? link(url, [String(shown[n])], { class: "cite", "aria-label": label, title: title })
+          : h("span", { class: "cite", title: title, "aria-label": label, text: String(shown[n]) }));
+      });
+      return s;
+    }
+    var box = h("div", { class: "answer", id: "dp-answer" });
+    blocks.forEach(function (b) {
+      // A run of sentences citing the same sources shows its superscript once, after the run.
+      var kids = b.parts.map(function (p, i) {
+        var next = b.parts[i + 1];
+        var mark = !next || next.cites.join() !== p.cites.join() ? sup(p.cites) : null;
+        var body = p.pairs.length ? [] : [p.text];
+        p.pairs.forEach(function (x, j) { body.push(j ? "; " : "", h("strong", { text: String(x[0]) + ":" }), " " + String(x[1])); });
+        return body.concat(mark ? [mark] : []);
+      });
+      if (b.kind === "steps" || b.kind === "bullets" || b.kind === "rows") {
+        var list = h(b.kind === "steps" ? "ol" : "ul", b.kind === "rows" ? { class: "rows" } : {});
+        kids.forEach(function (k, i) {
+          var num = b.kind === "steps" && /^\d+/.exec(b.parts[i].marker);
+          list.appendChild(h("li", num ? { value: num[0] } : {}, k));
+        });
+        box.appendChild(list);
+      } else {
+        var para = h("p", {});
+        kids.forEach(function (k, i) { if (i) para.appendChild(document.createTextNode(" ")); k.forEach(function (c) { if (c) para.appendChild(typeof c === "string" ? document.createTextNode(c) : c); }); });
+        box.appendChild(para);
+      }
     });
     var level = ans.confidence && ans.confidence.level;
     var reason = ans.confidence && String(ans.confidence.reason || "").replace(/^(high|medium|low):\s*/, "");
     var conf = t.conf[level] ? h("p", { class: "small", style: "margin:0" },
       [h("span", { class: "conf " + level, text: t.conf[level] }), reason ? " " + reason : ""]) : null;
-    var list = cites.length ? h("div", {}, [h("h3", { text: t.sources }), h("ol", {}, cites.map(function (c) {
-      var url = safeUrl(c.url);
+    var list = order.length ? h("div", {}, [h("h3", { text: t.sources }), h("ol", {}, order.map(function (n) {
+      var c = byN[n], url = safeUrl(c.url);
       var title = String(c.title || c.doc_id || "");
-      var li = h("li", { value: c.n }, [url ? link(url, [title]) : h("span", { text: title })]);
+      var li = h("li", { value: shown[n] }, [url ? link(url, [title]) : h("span", { text: title })]);
       if (c.section) li.appendChild(h("div", { class: "section", text: String(c.section) }));
       return li;
     }))]) : null;
-    var kids = [h("p", { class: "asked" }, [h("strong", { text: t.you }), " " + q]), p, conf, list];
+    var kids = [h("p", { class: "asked" }, [h("strong", { text: t.you }), " " + q]), box, conf, list];
     var help = helpful(ans), contact = contactBox(ans);
     result.replaceChildren.apply(result, kids.concat(ans.abstained ? [contact, help] : [help, contact]).filter(Boolean));
     result.hidden = false;

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
+from assistant import render
 from assistant.records import Answer, Question
 from feedback.records import REASON_CODES, EditIn, EscalationIn, FeedbackIn, InteractionIn
 from feedback.spool import SpoolUnavailable
@@ -244,18 +245,26 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
             icon=":material/shield:",
         )
     if not answer.abstained:
-        with st.container(border=True, height=230):
-            st.html(view.draft(answer.text, answer.citations))
+        with st.container(border=True, height=260):
+            st.html(view.answer_html(answer))
+        left_out = render.left_out(answer)
+        if left_out:
+            st.caption(
+                f"Left out of the draft: {len(left_out)} sentence(s) holding redacted details "
+                f"({', '.join(sorted({_kind(p) for s in left_out for p in render.placeholders_in(s)}))}). "
+                "Add the details yourself if the customer needs them."
+            )
     else:
         st.info(
             f"No draft: {answer.escalation_reason}. Write the reply yourself, or escalate.", icon=":material/edit_note:"
         )
     reply_key = f"reply:{ticket.ticket_id}:{state.version}"
     st.text_area(
-        "Reply to send (edit freely; `[n]` marks a citation)",
-        value="" if answer.abstained else answer.text,
+        "Reply to send (edit freely; keep a `[n]` to list its article under Sources)",
+        value=_initial_reply(ticket, identity, state),
         key=reply_key,
-        height=200,
+        height=320,
+        disabled=state.sent is not None,
     )
     with st.container(horizontal=True):
         send = st.button(
@@ -267,14 +276,28 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
             disabled=state.sent is not None,
         )
         regenerate = st.button("Regenerate", key="regenerate", shortcut="Alt+G", icon=":material/refresh:")
+    current = str(st.session_state.get(reply_key) or "")
+    holding = render.placeholders_in(current)
+    if holding and state.sent is None:
+        st.warning(
+            f"The reply holds redaction placeholders ({', '.join(sorted(set(holding)))}): the sentences with them "
+            "are left out when you send. Write the details in, or leave them out.",
+            icon=":material/visibility_off:",
+        )
     if send:
-        _send(svc, identity, ticket, state, str(st.session_state.get(reply_key) or ""))
+        _send(svc, identity, ticket, state, current)
     if regenerate:
         with st.spinner("Drafting again…"):
             _make_draft(svc, identity, ticket, regenerate=True)
         st.rerun()
     if state.sent is not None:
         st.success("Reply sent. The text you sent and your edits are stored.", icon=":material/done_all:")
+        with st.container(border=True, key="sent_reply"):
+            st.caption(f"Sent to {ticket.customer_name or ticket.customer_email or 'the customer'}")
+            st.html(view.reply_html(state.sent))
+    elif current.strip():
+        with st.expander("Preview: the reply as the customer gets it", icon=":material/preview:"):
+            st.html(view.reply_html(_customer_text(ticket, identity, state, current)))
     _draft_options(svc, ticket)
     left, right = st.columns(2, gap="medium")
     with left:
@@ -283,21 +306,51 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
         _escalate_form(svc, identity, ticket, state)
 
 
+def _kind(placeholder: str) -> str:
+    """``<PHONE_NUMBER>`` -> ``phone number``."""
+    return placeholder.strip("<>").replace("_", " ").lower()
+
+
+def _reply_locale(ticket: Ticket, state: DraftState) -> str:
+    """The language to reply in: the ticket's; for a pasted ticket (whose locale nobody set), the language the
+    assistant found the message written in."""
+    if ticket.channel == "pasted" and state.answer.locale:
+        return state.answer.locale
+    return ticket.locale
+
+
+def _initial_reply(ticket: Ticket, identity: auth.Identity, state: DraftState) -> str:
+    """The editable reply: greeting with the customer's name, the cited draft, sign-off with the agent's name."""
+    if state.answer.abstained:
+        return ""
+    return render.reply_draft(state.answer, _reply_locale(ticket, state), ticket.addressee, identity.name)
+
+
+def _customer_text(ticket: Ticket, identity: auth.Identity, state: DraftState, text: str) -> str:
+    """What the customer receives for ``text``: no ``[n]``, no placeholder, Sources listed, greeting and sign-off."""
+    locale = _reply_locale(ticket, state)
+    return render.sent_reply(text, state.answer.citations, locale, ticket.addressee, identity.name)
+
+
 def _send(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState, text: str) -> None:
     if not text.strip():
         st.error("The reply is empty: write one, or escalate the ticket.")
         return
+    sent = _customer_text(ticket, identity, state, text)
+    # The draft is recorded as it would have been sent unedited, so the edit distance counts the agent's edits
+    # only (not the markers, greeting and Sources list every send changes).
+    initial = _initial_reply(ticket, identity, state)
     edit = EditIn(
         tenant=ticket.tenant,
         interaction_id=state.interaction_id,
-        draft="" if state.answer.abstained else state.answer.text,
-        sent=text,
+        draft=_customer_text(ticket, identity, state, initial) if initial else "",
+        sent=sent,
         editor=identity.actor,
     )
     if not _stored(svc, edit):
         return
-    svc.tickets.update(ticket.ticket_id, status="sent", sent_text=text, handled_by=identity.username)
-    _drafts()[ticket.ticket_id] = replace(state, sent=text)
+    svc.tickets.update(ticket.ticket_id, status="sent", sent_text=sent, handled_by=identity.username)
+    _drafts()[ticket.ticket_id] = replace(state, sent=sent)
     st.toast(f"Reply to {ticket.ticket_id} sent", icon=":material/send:")
     st.rerun()
 
@@ -478,7 +531,7 @@ def main() -> None:
             if ticket.sent_text:
                 with st.container(border=True):
                     st.caption("Reply sent")
-                    st.html(view.prose(ticket.sent_text))
+                    st.html(view.reply_html(ticket.sent_text))
             if not st.button("Draft a reply anyway", key="draft_anyway", icon=":material/edit:"):
                 return
         if state is None:
