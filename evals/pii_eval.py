@@ -38,7 +38,7 @@ from evals.stats import Estimate, bootstrap_mean, bootstrap_ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 PII_DIR = ROOT / "data" / "pii"
-SETS = {"dev": PII_DIR / "dev.jsonl", "test": PII_DIR / "test_locked.jsonl"}
+SETS = {"dev": PII_DIR / "dev.jsonl", "devhand": PII_DIR / "dev_hand.jsonl", "test": PII_DIR / "test_locked.jsonl"}
 HELPCENTER = ROOT / "data" / "samples" / "helpcenter"
 GOLDEN = ROOT / "data" / "samples" / "golden.jsonl"
 OPENEDX = ROOT.parent / "shared" / "corpora" / "openedx"
@@ -359,13 +359,14 @@ def print_report(report: dict[str, Any]) -> None:
 
 @app.command()
 def main(
-    sets: str = typer.Option("dev,test", help="Comma-separated labelled sets: dev, test."),
+    sets: str = typer.Option("dev,devhand,test", help="Comma-separated labelled sets: dev, devhand, test."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document instead of tables."),
     show_errors: str = typer.Option("", help="Print the misses and false alarms of this set (dev while tuning)."),
     corpora: bool = typer.Option(True, help="Check the content policy over the sample help center and Open edX."),
     openedx: str = typer.Option(str(OPENEDX), help="The Open edX corpus (../shared/corpora/openedx)."),
     overlap: bool = typer.Option(True, help="Report locked-test names found in the census list or the DEV set."),
     latency: bool = typer.Option(True, help="Time the redaction of the golden widget questions (warm)."),
+    statistical: bool = typer.Option(True, help="Use the trained NER of ingest/ner.py when it is installed."),
 ) -> None:
     """Measure the redactor and print tables (or JSON)."""
     from ingest.offline import configure_offline
@@ -373,7 +374,7 @@ def main(
     from ingest.settings import IngestSettings
 
     configure_offline()
-    redactor = Redactor(IngestSettings())
+    redactor = Redactor(IngestSettings(), statistical="auto" if statistical else None)
     report: dict[str, Any] = {"detectors": redactor.detectors, "sets": {}}
     errors: dict[str, list[str]] = {}
     for name in [s.strip() for s in sets.split(",") if s.strip()]:

@@ -55,13 +55,17 @@ _SIGN_OFF = (
     r"|sincères salutations|bonne journée|merci d'avance|atentamente|saludos cordiales|un abrazo|muchas gracias"
     r"|cordiali saluti|saluti|grazie mille|buona giornata|cumprimentos|atenciosamente|att|abraço|abraços"
     r"|obrigado|obrigada|pozdrawiam serdecznie|serdecznie pozdrawiam|serdeczne pozdrowienia|pozdrowienia|herzliche grüße|schöne grüße|pozdrawiam|z poważaniem|z wyrazami szacunku|dziękuję|groetjes|hartelijke groet"
-    r"|vriendelijke groeten|met vriendelijke groeten|groet|lg|vg|mfg|tschüss|ngā mihi|cheers|salut)"
+    r"|vriendelijke groeten|met vriendelijke groeten|groet|lg|vg|mfg|tschüss|ngā mihi|cheers|salut"
+    r"|thanks a mil|thanks a million|thanks a lot|thanks so much|tks|ty|danke schön|vielen dank|danke & grüße"
+    r"|danke und grüße|merci beaucoup|merci d'avance|gracias de antemano|dank je wel|hartelijk dank"
+    r"|dziękuję bardzo|obrigado desde já|cumprimentos cordiais)"
     r"(?:[ \t]+(?:aus|from|de|da|z)[ \t]+[^\W\d_]+)?"
 )
 # A sign-off, then the name on the next line, or on the same line once a loader has joined the lines
 # ("Many thanks, Rhys Morgan-Tate Director, ..."; "Kind regards, > Jonas > Ledgerly Support").
 _AFTER_SIGN_OFF = re.compile(
-    rf"(?:^|[.!?][ \t]+)[ \t>]*{_SIGN_OFF}[ \t]*(?:[,.!]+[ \t>]*\n?|\n)[ \t>\n]*(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})",
+    rf"(?:^|[.!?][ \t]+)[ \t>]*{_SIGN_OFF}[ \t]*(?:[,.!]+[ \t>]*\n?|\n)[ \t>\n]*(?:{_TITLE}[ \t]+)?"
+    rf"(?:[A-Z]\.[ \t]?)?(?P<name>{_NAME})",
     re.M,
 )
 # A line holding only a name, after a blank line, among the last lines of a message.
@@ -90,7 +94,7 @@ _SPEAKER_ROLES = frozenset(
     konsultantka klant medewerker bot system visiteur gast guest""".split()
 )
 _JSON_NAME = re.compile(rf"\"(?:name|full_name|fullName|customer_name|contact_name)\"\s*:\s*\"(?P<name>{_NAME})\"")
-_TITLED = re.compile(rf"\b{_TITLE}[ \t]+(?P<name>{_NAME})")
+_TITLED = re.compile(rf"\b(?i:{_TITLE})[ \t]+(?P<name>{_NAME})")
 _ROLE = (
     r"(?i:colleague|co-worker|coworker|client|customer|employee|staff member|bookkeeper|accountant|partner"
     r"|business partner|co-founder|cofounder|founder|owner|admin|administrator|manager|office manager|boss"
@@ -101,17 +105,20 @@ _ROLE = (
     r"|compañero|compañera|contable|madre|padre|esposa|marido|hijo|hija|jefe|jefa|collega|commercialista|moglie"
     r"|marito|figlio|figlia|capo|colega|contabilista|mãe|pai|mulher|esposo|filho|filha|kolega|koleżanka|księgowa"
     r"|księgowy|żona|mąż|syn|córka|szef|szefowa|collega|boekhouder|boekhoudster|vrouw|man|moeder|vader|zoon"
-    r"|dochter|baas)"
+    r"|dochter|baas|responsable|responsible|contact|contacto|contatto|referente|ansprechperson|contactpersoon"
+    r"|żony|męża|córki|syna|kolegi|koleżanki|szefa|szefowej|księgowej|księgowego|matki|ojca)"
 )
 _POSSESSOR = (
     r"(?i:my|our|his|her|their|the|a|an|your|one of (?:them|us|our \w+)|mein|meine|meinen|meiner|unser|unsere"
     r"|unseren|unserer|ihr|ihre|mon|ma|notre|votre|mi|nuestro|nuestra|su|il mio|la mia|mio|mia|nostro|nostra"
-    r"|o meu|a minha|meu|minha|nosso|nossa|mój|moja|mojego|nasz|nasza|mijn|onze|uw)"
+    r"|o meu|a minha|meu|minha|nosso|nossa|mój|moja|mojego|mojej|naszego|naszej|nasz|nasza|mijn|onze|uw"
+    r"|la|el|le|les|los|las|die|der|das|het|de|il|lo|o|a)"
 )
 _CONVERSATION = re.compile(
     rf"\b(?i:spoke (?:with|to)|talked (?:with|to)|call with|chatted with|met with|sprach mit|gesprochen mit"
     rf"|telefoniert mit|parlé avec|échange avec|hablé con|parlato con|falei com|rozmawiałem z|rozmawiałam z"
-    rf"|gesproken met|gebeld met)[ \t]+(?:{_POSSESSOR}[ \t]+(?:{_ROLE}[ \t]+)?)?(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
+    rf"|gesproken met|gebeld met|told by|helped by|assisted by|handled by|approved by|signed by|sent by"
+    rf"|according to|laut|selon|según|secondo|segundo|według|volgens)[ \t]+(?:{_POSSESSOR}[ \t]+(?:{_ROLE}[ \t]+)?)?(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
     rf"(?:[ \t]+(?i:and|und|et|y|e|i|en)[ \t]+(?P<other>{_NAME}))?"
 )
 _APPOSITION = re.compile(
@@ -120,10 +127,16 @@ _APPOSITION = re.compile(
     rf"(?P<name>{_NAME})"
     rf"|\b(?i:one of them|also)[ \t]*,?[ \t]+(?P<other>{_TOKEN})\b(?=[ \t]*(?:,|'s|’s))"
 )
+# "She's Ifeoma Nwosu": a third person introduced by a pronoun, first and last name.
+_INTRODUCED = re.compile(
+    rf"\b(?i:she's|she’s|she is|he's|he’s|he is|sie ist|er ist|elle est|il est|ella es|él es|lei è|lui è|ela é"
+    rf"|ele é|ona jest|on jest|zij is|hij is)[ \t]+(?P<name>{_TOKEN}[ \t]+(?:{_PARTICLE}[ \t]+)?{_TOKEN})\b"
+)
 _SELF = re.compile(
     rf"\b(?i:my name is|this is|I am|I'm|I’m|im|it's|its|ich heiße|ich bin|mein name ist|hier ist|je m'appelle"
     rf"|je m’appelle|je suis|c'est|c’est|moi c'est|me llamo|soy|mi nombre es|mi chiamo|sono|il mio nome è"
-    rf"|o meu nome é|meu nome é|chamo-me|aqui é(?: [ao])?|eu sou|nazywam się|jestem|tu|mijn naam is|ik ben|met)"
+    rf"|o meu nome é|meu nome é|chamo-me|aqui é(?: [ao])?|eu sou|sou [ao]|nazywam się|jestem|tu|mijn naam is|ik ben"
+    rf"|met|my name's|name's)"
     rf"[ \t]+(?P<name>{_NAME})\b"
     rf"|(?:[:,][ \t]*)(?P<other>{_NAME})[ \t]+(?i:ici|hier|here|aquí|qui)(?!\w)",
     re.M,
@@ -186,7 +199,17 @@ def _confirmed(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
 
 
 def _contextual(text: str, is_name_word: Judge) -> Iterator[tuple[int, int]]:
-    for pattern in (_GREETING, _AFTER_SIGN_OFF, _FIELD, _JSON_NAME, _TITLED, _APPOSITION, _SELF, _CONVERSATION):
+    for pattern in (
+        _GREETING,
+        _AFTER_SIGN_OFF,
+        _FIELD,
+        _JSON_NAME,
+        _TITLED,
+        _APPOSITION,
+        _SELF,
+        _CONVERSATION,
+        _INTRODUCED,
+    ):
         for match in pattern.finditer(text):
             for group in ("name", "other"):
                 if group in pattern.groupindex and match.group(group):
@@ -341,7 +364,8 @@ NOT_NAME_TOKENS = frozenset(
     vous nous votre notre el la los las equipo atencion atención cliente clientes soporte servicio il lo gli servizio
     clienti assistenza supporto o os as equipa apoio cliente zespol zespół obsluga obsługa klienta dział klantenservice
     klantendienst het team ons onze de het een hello hi dear thanks regards best kind warm sincerely cheers the
-    your our my his her their this that""".split()
+    your our my his her their this that mein meine meinen meiner meines monsieur madame mademoiselle herr frau
+    señor señora señorita signor signora signorina senhor senhora pan pani meneer mevrouw mr mrs ms miss dr""".split()
 )
 
 

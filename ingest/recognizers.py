@@ -255,8 +255,16 @@ _DATE_PATTERNS = (
     re.compile(rf"{_DAY}(?:[ \t]+(?:de|of|th|the)?)*[ \t-]*{_MONTH}(?:[ \t]+de)?[ \t,-]*{_YEAR}(?!\d)", re.I),
     re.compile(rf"{_MONTH}[ \t]+(?:the[ \t]+)?{_DAY},?[ \t]+{_YEAR}(?!\d)", re.I),
 )
-# How far after a birth cue its date may start.
-BIRTH_CUE_REACH = 40
+# How far after a birth cue its date may start (a question's answer on the next line included).
+BIRTH_CUE_REACH = 60
+
+
+# "... Ihr Geburtsdatum zur Verifizierung nennen?\nKundin: 03.07.1982": the cue asked, the next line answers.
+_ANSWER_LINE = re.compile(r"^[^\n]*\?[ \t]*\n[ \t]*(?:\[?[\d:]+\]?[ \t]*)?(?:[^\W\d][^\n:]{0,30}:)?[ \t]*$")
+
+
+def _asked_then_answered(between: str) -> bool:
+    return between.count("\n") == 1 and bool(_ANSWER_LINE.match(between))
 
 
 def _parse_date(match: re.Match[str], locale: str) -> date | None:
@@ -311,7 +319,8 @@ def _date_after(text: str, position: int, locale: str) -> tuple[int, int] | None
         match = pattern.search(text, position, reach_end + 25)
         if match is None or match.start() > reach_end:
             continue
-        if "\n" in text[position : match.start()].strip(" \t:-–"):
+        between = text[position : match.start()]
+        if "\n" in between.strip(" \t:-–") and not _asked_then_answered(between):
             continue
         if _parse_date(match, locale) is None:
             continue
@@ -323,8 +332,8 @@ def _date_after(text: str, position: int, locale: str) -> tuple[int, int] | None
 # --------------------------------------------------------------------------- account numbers
 
 _ACCOUNT_CUE = re.compile(
-    r"(?i:\b(?:customer|client|member(?:ship)?|account|acct|a/c|contract|subscriber|policy)\s*"
-    r"(?:(?:no|nr|num|number|n°|nº|#|id|ref|reference|code)\b\.?|#)?"
+    r"(?i:\b(?:customer|client|member(?:ship)?|account|acct|acc|a/c|contract|subscriber|policy)\s*"
+    r"(?:(?:no|nr|num|number|id|ref|reference|code)\b\.?|n[°º]\.?|#)?"
     r"|\bkunden[-\s]?(?:nummer|nr\.?|-?nr\.?)|\bkonto(?:nummer|nr\.?)?\b|\bvertrags(?:nummer|nr\.?)|\bmitglieds(?:nummer|nr\.?)"
     r"|\bnum[ée]ro\s+(?:de\s+)?(?:client|compte|contrat|adh[ée]rent)|\bn[°º]\s*(?:de\s+)?client|\br[ée]f[ée]rence\s+client"
     r"|\bn[úu]mero\s+de\s+(?:cliente|cuenta|socio|contrato)|\bn[ºo°]\.?\s*de\s+(?:cliente|cuenta|conta)"
@@ -334,7 +343,7 @@ _ACCOUNT_CUE = re.compile(
 )
 _ACCOUNT_FILLER = re.compile(
     r"(?i:[ \t]*(?:[:#=\-–()]|, |(?:lautet|wynosi|number|nummer|ist|est|jest|is|es|è|é|le|la|el|il|lo|de|der"
-    r"|das|no\.?)(?![\w]))[ \t]*)"
+    r"|das|no\.?)(?![\w])|(?:for|für|pour|para|per|voor|do)[ \t]+(?:the[ \t]+)?\w+[ \t]*:)[ \t]*)"
 )
 _ACCOUNT_VALUE = re.compile(
     r"(?<![\w@.])(?:[A-Z]{1,4}[-/ ]?)?\d[\d]*(?:[-/. ]\d+)*(?:[-/ ]?[A-Z]{1,3}\b)?(?![\w@]|[.,]\d)"

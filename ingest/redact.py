@@ -450,11 +450,10 @@ def model_address_holds(text: str, start: int, end: int) -> bool:
 
 def model_name_holds(text: str, start: int, end: int) -> bool:
     """A model's person must not be a form label ("Teléfono:"), a heading in title case or a month."""
-    after = text[end : end + 2]
     line_start = text.rfind("\n", 0, start) + 1
-    at_line_start = not text[line_start:start].strip(" \t>")
-    if after.startswith(":") and at_line_start and len(text[start:end].split()) == 1:
-        return False  # a field label alone on its line start ("Teléfono: 612 ...")
+    at_line_start = bool(re.fullmatch(r"[\s>\[\]()\d:.-]*", text[line_start:start]))
+    if re.match(r"[ \t]?:", text[end : end + 2]) and at_line_start:
+        return False  # a field label or a speaker's role at a line start ("Teléfono: 612 ...", "Kundin: ...")
     if re.search(r"\d{1,2}\.?[ \t]+$", text[max(0, start - 4) : start]):
         return False  # "1. Mai", "3 March": a date
     value = text[start:end]
