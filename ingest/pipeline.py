@@ -74,10 +74,12 @@ def _redaction_modules(package: Path) -> list[str]:
 
 @functools.cache
 def _redaction_code_digest() -> str:
+    """The redaction modules' source and the models shipped with the package (``ingest/models``)."""
     package = Path(__file__).resolve().parent
-    return cache_key(
-        *(f"{name}\n".encode() + (package / f"{name}.py").read_bytes() for name in _redaction_modules(package))
-    )
+    code = [f"{name}\n".encode() + (package / f"{name}.py").read_bytes() for name in _redaction_modules(package)]
+    models = package / "models"
+    shipped = sorted(p for p in models.rglob("*") if p.is_file()) if models.is_dir() else []
+    return cache_key(*code, *(f"{p.relative_to(models)}\n".encode() + p.read_bytes() for p in shipped))
 
 
 def redaction_fingerprint(settings: IngestSettings) -> str:
