@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 from feedback import retention
 from feedback.audit import verify
 from feedback.models import FeedbackReasonRow
-from feedback.records import EditIn, EscalationIn, FeedbackIn
+from feedback.records import EditIn, EscalationIn, FeedbackIn, Kind
 from feedback.settings import FeedbackSettings
-from feedback.spool import Spool
+from feedback.spool import Spool, SpoolRecord
 from feedback.store import FeedbackStore
 from ingest.cache import SourceCache
 from tests.feedback.conftest import make_interaction
@@ -224,8 +225,8 @@ def test_old_text_does_not_linger_in_the_sqlite_files(tmp_path: Path, mode: str)
         assert verify(store.engine).ok
 
 
-def _spool_entries(spool: Spool, kind: str) -> list[dict[str, object]]:
-    path = spool.path(kind)  # type: ignore[arg-type]
+def _spool_entries(spool: Spool, kind: Kind) -> list[dict[str, Any]]:
+    path = spool.path(kind)
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
@@ -239,7 +240,7 @@ def test_spooled_writes_age_like_the_rows_they_become(tmp_path: Path, mode: str)
             store.record_interaction(parent)
         kept_forever = make_interaction("globex", created_at=NOW - timedelta(days=900))
         store.record_interaction(kept_forever)
-    writes = [
+    writes: list[SpoolRecord] = [
         *(
             FeedbackIn(
                 tenant="acme",
@@ -280,7 +281,7 @@ def test_spooled_writes_age_like_the_rows_they_become(tmp_path: Path, mode: str)
     votes = {
         e["record"]["tenant"] + str(e["record"]["created_at"])[:10]: e["record"]
         for e in _spool_entries(spool, "feedback")
-    }  # type: ignore[index]
+    }
     escalations = [e["record"] for e in _spool_entries(spool, "escalation")]
     assert [json.loads(line)["line"] for line in spool.rejected_path("edit").read_text().splitlines()] == lines[1:]
     recent = votes[f"acme{(NOW - timedelta(days=10)).date()}"]
