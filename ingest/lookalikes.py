@@ -142,7 +142,7 @@ def is_price(text: str, start: int, end: int) -> bool:
 def is_phone_lookalike(text: str, start: int, end: int, cue: bool = False) -> bool:
     """True when a number that parses as a phone number is a date, a price, an id, a version or a count."""
     value = text[start:end]
-    if is_date(value) or _THOUSANDS.match(value.strip()) or is_price(text, start, end):
+    if is_date(value.strip(" \t(")) or _THOUSANDS.match(value.strip()) or is_price(text, start, end):
         return True
     # without a cue, a quantity ("12 345 678 bytes") or one unseparated run of digits (a Unix time, an id)
     national = not value.lstrip("( ").startswith(("+", "0"))

@@ -117,8 +117,7 @@ _POSSESSOR = (
 _CONVERSATION = re.compile(
     rf"\b(?i:spoke (?:with|to)|talked (?:with|to)|call with|chatted with|met with|sprach mit|gesprochen mit"
     rf"|telefoniert mit|parlé avec|échange avec|hablé con|parlato con|falei com|rozmawiałem z|rozmawiałam z"
-    rf"|gesproken met|gebeld met|told by|helped by|assisted by|handled by|approved by|signed by|sent by"
-    rf"|according to|laut|selon|según|secondo|segundo|według|volgens)[ \t]+(?:{_POSSESSOR}[ \t]+(?:{_ROLE}[ \t]+)?)?(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
+    rf"|gesproken met|gebeld met|told by|helped by|assisted by|handled by|approved by|signed by|sent by)[ \t]+(?:{_POSSESSOR}[ \t]+(?:{_ROLE}[ \t]+)?)?(?:{_TITLE}[ \t]+)?(?P<name>{_NAME})"
     rf"(?:[ \t]+(?i:and|und|et|y|e|i|en)[ \t]+(?P<other>{_NAME}))?"
 )
 _APPOSITION = re.compile(

@@ -169,13 +169,18 @@ _PHONE_CUE = re.compile(
 )
 
 
+# Tried after the locale's own regions: a customer abroad writes their number the way their country does.
+FALLBACK_REGIONS = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "PL", "PT", "BE", "AT", "CH", "IE", "BR", "IN", "IL")
+
+
 def regions_for(locale: str) -> tuple[str, ...]:
-    """The regions a national number is parsed in: the locale's country first, then its language's."""
+    """The regions a national number is parsed in: the locale's country first, then its language's, then the
+    fallback regions."""
     parts = re.split(r"[-_]", locale)
     language = parts[0].lower()
     country = parts[1].upper() if len(parts) > 1 and len(parts[1]) == 2 else ""
     regions = LANGUAGE_REGIONS.get(language, ("US", "GB"))
-    return tuple(dict.fromkeys((country, *regions) if country else regions))
+    return tuple(dict.fromkeys((country, *regions, *FALLBACK_REGIONS) if country else (*regions, *FALLBACK_REGIONS)))
 
 
 def find_phones(text: str, locale: str = "en") -> Iterator[Match]:

@@ -118,8 +118,9 @@ _ARTIFACT_TOKEN = re.compile(r"\w+|[^\w\s]")
 _PATTERN_CHARACTER = re.compile(r"[\d@]")
 _LOWER_WORD = re.compile(r"\b[a-zà-ÿ]+\b")
 # The local part of an e-mail address spells its owner's name in lowercase ("tobias.lehmann@"):
-# it is no evidence that "Tobias" is a common word of the text. Domains are ("@ledgerly.example").
-_EMAIL_LOCAL_PART = re.compile(r"[\w.+'-]+@")
+# it is no evidence that "Tobias" is a common word of the text; nor is a domain, often named after
+# its owner too ("@nwosu-events.example"). URLs are left out for the same reason.
+_EMAIL_LOCAL_PART = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)*|[\w.+'-]+@|(?:https?://|www\.)\S+")
 # Found by rules (names.py, addresses.py) in a context that names or locates a person.
 RULE_SCORE = 0.85
 
