@@ -142,10 +142,22 @@ class Redactor:
         self._ner = _ner_pipeline(model_dir) if self.use_ner else None
         self._light = _light_pipeline(model_dir)
         self._allowed = {term.lower() for term in self.allow_list}
-        self.statistical = load_statistical_layer() if statistical == "auto" else statistical
+        # "auto": the trained model is loaded on the first text whose policy uses it (help-center ingest never
+        # does, so ingest workers never pay for it).
+        self._statistical_choice = statistical
+        self._statistical_loaded = statistical != "auto"
         self._presidio_entities = [
             e for e in self.entities if e not in OWN_STRUCTURED and e not in ("PERSON", "STREET_ADDRESS")
         ]
+
+    @property
+    def statistical(self) -> StatisticalFinder | None:
+        """The statistical layer, loaded on first use."""
+        if not self._statistical_loaded:
+            self._statistical_choice = load_statistical_layer()
+            self._statistical_loaded = True
+        choice = self._statistical_choice
+        return None if choice == "auto" else choice
 
     @property
     def detectors(self) -> list[str]:
@@ -193,7 +205,7 @@ class Redactor:
                 Span("STREET_ADDRESS", start, end, RULE_SCORE, "address-rules") for start, end in find_addresses(text)
             ]
         spans = [s for s in spans if not _is_lookalike(text, s, allowed, kind)]
-        if self.statistical is not None and policy.statistical_min_score is not None:
+        if policy.statistical_min_score is not None and self.statistical is not None:
             statistical = self._statistical(text, policy.statistical_min_score, wanted, lowercase_words, allowed)
             spans += [
                 s for s in statistical if not _is_lookalike(text, s, allowed, kind) and not _contradicted(s, spans)
@@ -249,9 +261,10 @@ class Redactor:
     def _statistical(
         self, text: str, min_score: float, wanted: frozenset[str], lowercase_words: set[str], allowed: set[str]
     ) -> list[Span]:
-        assert self.statistical is not None
+        finder = self.statistical
+        assert finder is not None
         try:
-            found = self.statistical(text)
+            found = finder(text)
         except Exception as exc:  # a broken model must not take redaction down: the rules still run
             log.warning("the statistical PII layer failed (%s); rules only", type(exc).__name__)
             return []
