@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -87,7 +87,9 @@ class CitationValidator:
                     backing.append((n, support))
             if not backing:
                 unsupported += 1
-                judged.append(Sentence(strip_citations(sentence.text), (), 0.0, supported=False))
+                judged.append(
+                    replace(sentence, text=strip_citations(sentence.text), cites=(), support=0.0, supported=False)
+                )
                 continue
             for n, support in backing:
                 hit = by_number[n].hit
@@ -103,10 +105,11 @@ class CitationValidator:
                         support=round(support.score, 4),
                     )
             judged.append(
-                Sentence(
-                    strip_citations(sentence.text),
-                    tuple(n for n, _ in backing),
-                    max(s.score for _, s in backing),
+                replace(
+                    sentence,
+                    text=strip_citations(sentence.text),
+                    cites=tuple(n for n, _ in backing),
+                    support=max(s.score for _, s in backing),
                     supported=True,
                 )
             )
@@ -120,15 +123,48 @@ def _canonical(number: str) -> str:
 
 
 def render(sentences: Sequence[Sentence]) -> str:
-    """Sentences as one paragraph with their ``[n]`` markers before the final punctuation."""
-    parts = []
+    """Sentences laid out as written in their source, with ``[n]`` markers before the final punctuation.
+
+    Running text of one block is one paragraph; steps keep their numbers (``2. ...``), bullet items and
+    table rows become ``- ...`` lines; blocks are separated by a blank line.
+    """
+    blocks: list[list[str]] = []
+    previous: tuple[int, str] | None = None
     for sentence in sentences:
-        text = sentence.text.rstrip()
-        marks = "".join(f"[{n}]" for n in sentence.cites)
-        if not marks:
-            parts.append(text)
-            continue
-        end = text[-1] if text and text[-1] in ".!?:" else ""
-        body = text[: -len(end)] if end else text
-        parts.append(f"{body} {marks}{end or '.'}")
-    return " ".join(parts)
+        key = (sentence.block, "list" if sentence.kind != "text" else "text")
+        line = _cited(sentence)
+        if sentence.kind == "step":
+            line = f"{sentence.marker or '-'} {line}"
+        elif sentence.kind in ("item", "row"):
+            line = f"- {line}"
+        if previous == key and blocks:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+        previous = key
+    return "\n\n".join(
+        ("\n" if sentences_kind == "list" else " ").join(lines)
+        for lines, sentences_kind in zip(blocks, _kinds(sentences), strict=True)
+    )
+
+
+def _kinds(sentences: Sequence[Sentence]) -> list[str]:
+    """The layout of each block ``render`` forms: ``text`` (a paragraph) or ``list`` (one line per sentence)."""
+    kinds: list[str] = []
+    previous: tuple[int, str] | None = None
+    for sentence in sentences:
+        key = (sentence.block, "list" if sentence.kind != "text" else "text")
+        if key != previous:
+            kinds.append(key[1])
+        previous = key
+    return kinds
+
+
+def _cited(sentence: Sentence) -> str:
+    text = sentence.text.rstrip()
+    marks = "".join(f"[{n}]" for n in sentence.cites)
+    if not marks:
+        return text
+    end = text[-1] if text and text[-1] in ".!?:" else ""
+    body = text[: -len(end)] if end else text
+    return f"{body} {marks}{end or ('' if sentence.kind in ('row', 'item', 'step') else '.')}"

@@ -7,9 +7,11 @@ call per request: retries, breakers, deadlines and fail-over live in assistant/r
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole
 
 from assistant.generator import GenerationError
 from assistant.prompts import PROMPT_VERSION, PromptMessage, build_messages
-from assistant.records import Channel, Draft, Sentence, Source
+from assistant.records import Channel, Draft, Sentence, SentenceKind, Source
 from assistant.resilience import EndpointError, ResilientGenerator
 from assistant.settings import AssistantSettings
 from assistant.text import citations_in, split_sentences, strip_citations
@@ -26,6 +28,8 @@ from assistant.text import citations_in, split_sentences, strip_citations
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
 
+_STEP_LINE = re.compile(r"^\s*(\d{1,3})[.)]\s+(.*)$")
+_ITEM_LINE = re.compile(r"^\s*[-*•]\s+(.*)$")
 _ROLES = {"system": MessageRole.SYSTEM, "user": MessageRole.USER, "assistant": MessageRole.ASSISTANT}
 
 
@@ -40,18 +44,32 @@ def parse_draft(
 ) -> Draft:
     """The Draft a model's raw text stands for: its sentences, each without markers but with the ``[n]`` it cites.
 
-    A citation standing alone (``[2]`` on its own line) belongs to the sentence before it.
+    Numbered lines become steps (keeping their numbers) and bulleted lines items, so a procedure keeps its
+    layout; a citation standing alone (``[2]`` on its own line) belongs to the sentence before it.
     """
     sentences: list[Sentence] = []
-    for piece in split_sentences(raw):
-        text, cites = strip_citations(piece), citations_in(piece)
-        if not text.strip(" .!?,;:"):
-            if sentences and cites:
-                prev = sentences[-1]
-                merged = prev.cites + tuple(n for n in cites if n not in prev.cites)
-                sentences[-1] = Sentence(prev.text, merged)
+    block = 0
+    for line in raw.splitlines() or [raw]:
+        if not line.strip():
+            block += 1
             continue
-        sentences.append(Sentence(text, cites))
+        step, item = _STEP_LINE.match(line), _ITEM_LINE.match(line)
+        kind: SentenceKind = "step" if step else "item" if item else "text"
+        marker = f"{step.group(1)}." if step else "-" if item else ""
+        body = step.group(2) if step else item.group(1) if item else line
+        pieces = [body] if kind != "text" else split_sentences(body)
+        for piece in pieces:
+            text, cites = strip_citations(piece), citations_in(piece)
+            if not text.strip(" .!?,;:"):
+                if sentences and cites:
+                    prev = sentences[-1]
+                    merged = prev.cites + tuple(n for n in cites if n not in prev.cites)
+                    sentences[-1] = replace(prev, cites=merged)
+                continue
+            sentences.append(Sentence(text, cites, kind=kind, marker=marker, block=block))
+        if kind != "text":
+            continue
+        block += 1
     return Draft(
         sentences=tuple(sentences),
         generator=generator,

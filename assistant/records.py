@@ -9,6 +9,8 @@ from retrieval.records import Hit
 
 Channel = Literal["agent", "widget", "api"]
 Level = Literal["high", "medium", "low"]
+SentenceKind = Literal["text", "step", "item", "row"]
+"""How an answer sentence is laid out: running text, a numbered step, a bullet item, a table row."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class Sentence:
     cites: tuple[int, ...]
     support: float = 0.0
     supported: bool = True
+    kind: SentenceKind = "text"
+    marker: str = ""
+    """The list marker a step or item carries in its source (``3.``, ``-``); empty for text and rows."""
+    block: int = 0
+    """Sentences with the same block number belong to one paragraph, list or table when rendered."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,18 @@ class Answer:
     """Routing decision when an LLM was asked for (``llm:hard (...)``, ``cheap:budget (...)``); empty otherwise."""
     flags: tuple[str, ...] = ()
     timings_ms: dict[str, float] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)
+    """The evidence features the confidence was computed from (assistant/confidence.py)."""
+    related: tuple[Citation, ...] = ()
+    """When the answer abstains: the 1-3 most related articles, offered as links beside the hand-off."""
+    needs_review: bool = False
+    """True when the confidence is below 'medium': an agent should check the draft before sending it."""
+    locale: str = ""
+    """The language the answer is phrased in (the question's language)."""
+    source_language: str = ""
+    """The language of the articles that were searched (the tenant's main one when the question's had none)."""
+    notes: tuple[str, ...] = ()
+    """Things the reader should know, in the answer's language (e.g. the answer comes from another language)."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached: bool = False
@@ -128,5 +147,9 @@ class Answer:
             "abstained": self.abstained,
             "confidence": self.confidence.as_json(),
             "citations": [c.as_json() for c in self.citations],
+            "related": [c.as_json() for c in self.related],
+            "needs_review": self.needs_review,
+            "locale": self.locale,
+            "notes": list(self.notes),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }

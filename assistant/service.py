@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -12,16 +13,19 @@ from assistant import routing
 from assistant.budget import UsageLedger, estimate_tokens
 from assistant.cache import AnswerCache
 from assistant.citations import CitationValidator, Validated, render
-from assistant.confidence import evidence, judge
+from assistant.confidence import FEATURES, Evidence, evidence, judge, load_calibration
 from assistant.extractive import ExtractiveGenerator
 from assistant.flags import FlagStore, TenantFlags
 from assistant.generator import GenerationError
-from assistant.guardrails import filter_output_pii, screen
-from assistant.records import Answer, Channel, Confidence, Draft, Question, Sentence, Source
+from assistant.guardrails import screen
+from assistant.language import detect_language
+from assistant.prompts import says_no_answer
+from assistant.records import Answer, Channel, Citation, Confidence, Draft, Question, Sentence, Source
 from assistant.settings import AssistantSettings
-from assistant.templates import agent_draft, phrasing
+from assistant.templates import agent_draft, language_of, other_language_note, phrasing
 from assistant.text import citations_in, split_sentences
 from assistant.tracing import stage
+from assistant.vocabulary import Vocabularies
 from retrieval.records import Hit, SearchFilter
 from retrieval.search import HybridSearcher
 
@@ -74,6 +78,7 @@ class _Context:
     switches: TenantFlags = field(default_factory=TenantFlags)
     route: str = ""
     prompt_estimate: int = 0
+    search_language: str = ""
 
 
 def _complete_sentences(pending: str) -> tuple[list[str], str]:
@@ -99,6 +104,8 @@ class AnswerService:
         cheap_llm: LlmChain | None = None,
         flags: FlagStore | None = None,
         usage: UsageLedger | None = None,
+        key_terms: Callable[[str, str], set[str] | None] | None = None,
+        redact_output: Callable[[str, str], str] | None = None,
     ) -> None:
         self.searcher, self.settings, self.index_version, self.redact = searcher, settings, index_version, redact
         self.extractive = ExtractiveGenerator(searcher.embedder, settings)
@@ -109,10 +116,27 @@ class AnswerService:
         self.flags = flags or FlagStore(settings.resolved_flags_file())
         self.usage = usage or UsageLedger()
         self.cache = AnswerCache(settings.cache_ttl_s, settings.cache_max_entries)
+        self.calibration = settings.calibration(load_calibration(settings.calibration_file))
+        self.vocabularies = Vocabularies(searcher.index.payloads, index_version)
+        self.key_terms = key_terms
+        self.redact_output = redact_output or redact
+        """Redaction of LLM-written answer text: the help-center policy, which keeps product words."""
+        """The stems of a question's key words (nouns, numbers), for near-miss and off-topic detection."""
 
     def answer(self, question: Question) -> Answer:
         """The answer to one question; never raises for a generator failure (it falls back instead)."""
-        begun = self._begin(question)
+        answer = self._answer(question)
+        main = self.vocabularies.main_language(question.tenant)
+        searched = answer.source_language
+        if answer.abstained and not answer.cached and main and searched and searched != main:
+            # Nothing reliable in the question's language: try the tenant's main help center, and say so.
+            fallback = self._answer(question, search_language=main)
+            if not fallback.abstained:
+                return fallback
+        return answer
+
+    def _answer(self, question: Question, search_language: str | None = None) -> Answer:
+        begun = self._begin(question, search_language)
         if isinstance(begun, Answer):
             return begun
         with stage("generate", kind="generation") as span:
@@ -124,6 +148,7 @@ class AnswerService:
     def warm_up(self, tenant: str) -> None:
         """Load the redactor and the models now (one search, nothing cached), not on the first real question."""
         self.redact("warm-up", "en")
+        detect_language("How do I reset my password?")
         self.searcher.search("how do I reset my password", SearchFilter(tenant=tenant))
 
     def stream(self, question: Question) -> Iterator[StreamEvent]:
@@ -174,8 +199,24 @@ class AnswerService:
             if validated.kept:
                 yield StreamEvent(sentence=render(validated.kept))
 
-    def _begin(self, question: Question) -> _Context | Answer:
-        """Redact, screen, look up the cache, search and number the sources; or an early answer."""
+    def _languages(self, question: Question, query: str, forced: str | None) -> tuple[str, str]:
+        """(the language to answer in, the language of the articles to search).
+
+        The question's own language wins over the page's preference (``question.locale``); the search
+        goes to the tenant's articles in that language when there are any, else to its main language.
+        """
+        preferred = language_of(question.locale) if question.locale else ""
+        asked = (detect_language(query) if self.settings.detect_language else None) or preferred
+        if forced is not None:
+            return asked, forced
+        if asked and self.vocabularies.get(question.tenant, asked).documents:
+            return asked, asked
+        return asked, self.vocabularies.main_language(question.tenant) or asked
+
+    def _begin(self, question: Question, search_language: str | None = None) -> _Context | Answer:
+        """Redact, screen, look up the cache, search and number the sources; or an early answer.
+
+        ``search_language`` forces the language of the articles searched (the fallback to the main one)."""
         started = time.perf_counter()
         timings: dict[str, float] = {}
         with stage("redact", timings):
@@ -197,6 +238,7 @@ class AnswerService:
             question.locale,
             question.updated_after,
             question.channel,
+            search_language,
             wanted,
             self.settings.llm_model if wanted == "llm" else "",
             version,
@@ -214,15 +256,18 @@ class AnswerService:
             merged = tuple(dict.fromkeys([*flags, *cached.flags]))
             return _with(cached, timings_ms={"total": _ms(started)}, cached=True, flags=merged)
 
-        ctx = _Context(question, asked, query, flags, timings, started, version, key, question.locale or "en", wanted)
+        with stage("language", timings):
+            asked_language, search_language = self._languages(question, query, search_language)
+        ctx = _Context(question, asked, query, flags, timings, started, version, key, asked_language, wanted)
         ctx.switches = switches
+        ctx.search_language = search_language
         if not query.strip():
             return _finish(self._abstain(ctx, _refusal_reason(screening.findings), generator=wanted), started)
 
         search_filter = SearchFilter(
             tenant=question.tenant,
             products=question.products,
-            locales=(question.locale,) if question.locale else (),
+            locales=(search_language,) if search_language else (),
             updated_after=question.updated_after,
         )
         with stage("retrieval", kind="retriever") as span:
@@ -230,11 +275,12 @@ class AnswerService:
             span.retrieved(result)
         timings.update(result.timings_ms)
         ctx.hits = result.hits
-        if not question.locale and result.hits:
-            ctx.locale = result.hits[0].locale or "en"
+        if not ctx.locale and result.hits:
+            ctx.locale = language_of(result.hits[0].locale or "en")
+        ctx.locale = ctx.locale or "en"
 
         with stage("guard_sources", timings, kind="guardrail") as span:
-            ctx.sources, dropped = self._number_sources(result.hits)
+            ctx.sources, dropped = self._number_sources(self._whole_sections(result.hits))
             flags += [f"source_dropped:{hit.doc_id}:{'+'.join(kinds)}" for hit, kinds in dropped]
             span.annotate(sources=len(ctx.sources), dropped=[hit.doc_id for hit, _ in dropped])
         return ctx
@@ -243,6 +289,19 @@ class AnswerService:
         """Validate the draft (falling back to extractive when nothing survives), judge it, phrase it, cache it."""
         # What the LLM call cost stays on the answer even when its draft is replaced or the answer abstains.
         spent = (draft.model, draft.prompt_tokens, draft.completion_tokens) if draft.generator != "extractive" else None
+        if draft.generator != "extractive" and says_no_answer(draft.raw):
+            # The model says the sources do not answer: that is an abstention, not a failure to fall back from.
+            answer = self._abstain(
+                ctx,
+                "the language model found no answer in the sources",
+                generator=draft.generator,
+                related=self._related(ctx, self._evidence(ctx, Validated((), (), 0, 0))),
+            )
+            answer = _with(answer, model=draft.model, prompt_tokens=draft.prompt_tokens)
+            answer = _with(answer, completion_tokens=draft.completion_tokens, prompt_version=draft.prompt_version)
+            answer = _finish(answer, ctx.started)
+            self.cache.put(ctx.key, answer)
+            return answer
         with stage("validate", ctx.timings, kind="guardrail") as span:
             validated = self.validator.validate(draft, ctx.sources, ctx.locale)
             if draft.generator != "extractive" and not validated.kept:
@@ -255,12 +314,12 @@ class AnswerService:
                 ctx.flags.append(f"invalid_citations:{validated.invalid_citations}")
             span.annotate(kept=len(validated.kept), unsupported=validated.unsupported)
 
-        by_number = {s.n: s.hit for s in ctx.sources}
-        cited = [by_number[c.n] for c in validated.citations]
-        ev = evidence(ctx.query, ctx.hits, validated.kept, cited, ctx.locale)
-        confidence, abstain = judge(ev, self.settings)
+        with stage("judge", ctx.timings):
+            ev = self._evidence(ctx, validated)
+            confidence, abstain = judge(ev, self.calibration)
         if fallback_reason:
             log.warning("answer fell back to extractive: %s", fallback_reason)
+        features = dict(zip(FEATURES, ev.vector(), strict=True))
         if abstain:
             answer = self._abstain(
                 ctx,
@@ -268,16 +327,64 @@ class AnswerService:
                 generator=draft.generator,
                 confidence=confidence,
                 fallback_reason=fallback_reason,
+                related=self._related(ctx, ev),
             )
         else:
             ctx.sources, validated = _renumber(ctx.sources, validated)
             answer = self._compose(ctx, draft, validated, confidence)
-            answer = _with(answer, fallback_reason=fallback_reason)
+            answer = _with(answer, fallback_reason=fallback_reason, needs_review=confidence.level == "low")
+        answer = _with(answer, features=features)
         if spent is not None and not (answer.prompt_tokens or answer.completion_tokens):
             answer = _with(answer, model=spent[0], prompt_tokens=spent[1], completion_tokens=spent[2])
         answer = _finish(answer, ctx.started)
         self.cache.put(ctx.key, answer)
         return answer
+
+    def _evidence(self, ctx: _Context, validated: Validated) -> Evidence:
+        """The evidence features of a validated answer."""
+        by_number = {s.n: s.hit for s in ctx.sources}
+        cited = [by_number[c.n] for c in validated.citations]
+        kept = validated.kept
+        vectors = self.searcher.embedder.encode([ctx.query, *(s.text for s in kept)]) if kept else None
+        return evidence(
+            ctx.query,
+            vectors[0] if vectors is not None else None,
+            vectors[1:] if vectors is not None else None,
+            ctx.hits,
+            kept,
+            cited,
+            ctx.locale,
+            self.vocabularies.get(ctx.question.tenant, ctx.search_language or ctx.locale),
+            self.key_terms(ctx.query, ctx.locale) if self.key_terms else None,
+        )
+
+    def _related(self, ctx: _Context, ev: Evidence) -> tuple[Citation, ...]:
+        """Up to 3 articles to offer beside the hand-off; none when the help center does not cover the topic."""
+        if ev.unknown >= 0.5 or ev.dense < 0.3:
+            return ()
+        related: list[Citation] = []
+        for source in ctx.sources:
+            hit = source.hit
+            if hit.dense_score is None or any(c.doc_id == hit.doc_id for c in related):
+                continue
+            related.append(Citation(len(related) + 1, hit.doc_id, hit.title, hit.url or None, hit.section, "", 0.0))
+            if len(related) == 3:
+                break
+        return tuple(related)
+
+    def _whole_sections(self, hits: Sequence[Hit]) -> list[Hit]:
+        """Each hit widened to its whole section when that is short (a step list cut by chunking comes back
+        whole); a later hit of a section already shown is dropped."""
+        out: list[Hit] = []
+        seen: set[tuple[str, str]] = set()
+        for hit in hits:
+            key = (hit.doc_id, hit.section)
+            if key in seen:
+                continue
+            seen.add(key)
+            whole = self.vocabularies.section_text(hit.doc_id, hit.section, self.settings.section_max_chars)
+            out.append(replace(hit, text=whole) if whole else hit)
+        return out
 
     def _number_sources(self, hits: Sequence[Hit]) -> tuple[list[Source], list[tuple[Hit, tuple[str, ...]]]]:
         sources: list[Source] = []
@@ -363,19 +470,33 @@ class AnswerService:
         # Only the answer itself is filtered: the greeting and closing are our own words, and English NER
         # would take a German "Ihre Nachricht" for a name.
         with stage("guard_output", ctx.timings, kind="guardrail") as span:
-            body, replaced = filter_output_pii(render(validated.kept), lambda text: self.redact(text, ctx.locale))
+            # Extractive sentences are the index's own text, redacted at ingest: only placeholders can be in them.
+            # An LLM can write personal data of its own, so its sentences go through the redactor too.
+            check = None if draft.generator == "extractive" else (lambda text: self.redact_output(text, ctx.locale))
+            kept, replaced = _without_personal_data(validated.kept, check)
+            body = render(kept)
             span.annotate(pii_replaced=replaced)
+        if not kept:
+            return self._abstain(
+                ctx, "every sentence of the answer held personal data", generator=draft.generator, confidence=confidence
+            )
         agent = ctx.question.channel == "agent"
-        text = agent_draft(body, ctx.locale, self.settings.agent_name) if agent else body
+        notes: tuple[str, ...] = ()
+        if ctx.search_language and ctx.search_language != language_of(ctx.locale):
+            notes = (other_language_note(ctx.search_language, ctx.locale),)
+        text = agent_draft(body, ctx.locale, self.settings.agent_name) if agent else "\n\n".join((*notes, body))
         if replaced:
             ctx.flags.append("output_pii_redacted")
         return Answer(
             text=text,
             abstained=False,
             confidence=confidence,
-            citations=validated.citations,
-            sentences=validated.kept,
+            citations=tuple(c for c in validated.citations if any(c.n in k.cites for k in kept)),
+            sentences=kept,
             sources=tuple(ctx.sources),
+            locale=ctx.locale,
+            source_language=ctx.search_language,
+            notes=notes,
             question=ctx.asked,
             generator=draft.generator,
             model=draft.model,
@@ -396,6 +517,7 @@ class AnswerService:
         generator: str,
         confidence: Confidence | None = None,
         fallback_reason: str = "",
+        related: tuple[Citation, ...] = (),
     ) -> Answer:
         p = phrasing(ctx.locale)
         text = p.abstain_agent.format(reason=reason) if ctx.question.channel == "agent" else p.abstain_widget
@@ -411,10 +533,28 @@ class AnswerService:
             index_version=ctx.version,
             escalation_reason=reason,
             fallback_reason=fallback_reason,
+            related=related,
+            locale=ctx.locale,
+            source_language=ctx.search_language,
             route=ctx.route,
             flags=tuple(ctx.flags),
             timings_ms=ctx.timings,
         )
+
+
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]+>")
+
+
+def _without_personal_data(
+    sentences: Sequence[Sentence], redact: Callable[[str], str] | None
+) -> tuple[tuple[Sentence, ...], bool]:
+    """The sentences that hold no redaction placeholder and (when ``redact`` is given) no personal data; whether
+    any was dropped. A placeholder ("call <PHONE_NUMBER>") reads as broken text to a customer, so the whole
+    sentence goes."""
+    kept = tuple(
+        s for s in sentences if not _PLACEHOLDER.search(s.text) and (redact is None or redact(s.text) == s.text)
+    )
+    return kept, len(kept) < len(sentences)
 
 
 def _renumber(sources: Sequence[Source], validated: Validated) -> tuple[list[Source], Validated]:

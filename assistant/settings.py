@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.confidence import Calibration
 
 
 class AssistantSettings(BaseSettings):
@@ -17,8 +20,14 @@ class AssistantSettings(BaseSettings):
     data_dir: Path = Field(default=Path(".deskpilot"))
     generator: Literal["extractive", "llm"] = Field(default="extractive", description="Default answer generator.")
     max_sources: int = Field(default=5, ge=1, le=20, description="Numbered sources handed to a generator.")
+    section_max_chars: int = Field(
+        default=3000, ge=0, description="A retrieved chunk is widened to its whole section up to this many characters."
+    )
     agent_max_sentences: int = Field(default=4, ge=1, le=12, description="Answer sentences in an agent draft.")
     widget_max_sentences: int = Field(default=2, ge=1, le=8, description="Answer sentences in a widget answer.")
+    detect_language: bool = Field(
+        default=True, description="Answer in the question's own language (detected offline), not only the page's."
+    )
     agent_name: str = Field(default="", description="Signature of agent drafts; empty = the locale's team name.")
 
     # LLM generation (llama-index). Kill switch: llm_enabled=false turns every LLM call off at once.
@@ -43,10 +52,12 @@ class AssistantSettings(BaseSettings):
     support_min: float = Field(default=0.55, ge=0, le=1)
     support_lexical_weight: float = Field(default=0.5, ge=0, le=1, description="Lexical share of the support score.")
 
-    # Confidence (thresholds chosen on the golden set by evals/tune_confidence.py).
-    confidence_high: float = Field(default=0.84, ge=0, le=1)
-    confidence_medium: float = Field(default=0.68, ge=0, le=1)
-    abstain_below: float = Field(default=0.52, ge=0, le=1, description="Below this score: no answer, escalate.")
+    # Confidence: a probability from the fitted calibration (assistant/calibration.json, written by
+    # evals/fit_confidence.py on the golden set's dev half); these override its thresholds when set.
+    calibration_file: Path | None = Field(default=None, description="A calibration JSON; None = the shipped one.")
+    confidence_high: float | None = Field(default=None, ge=0, le=1, description="Probability for 'high'.")
+    confidence_medium: float | None = Field(default=None, ge=0, le=1, description="Probability for 'medium'.")
+    abstain_below: float | None = Field(default=None, ge=0, le=1, description="Below this probability: escalate.")
 
     cache_ttl_s: float = Field(default=900.0, ge=0, description="Answer cache lifetime; 0 turns the cache off.")
     cache_max_entries: int = Field(default=2000, ge=0)
@@ -78,12 +89,17 @@ class AssistantSettings(BaseSettings):
         """Where the per-tenant flags live."""
         return self.flags_file if self.flags_file is not None else self.data_dir / "flags.json"
 
-    @model_validator(mode="after")
-    def _ordered_thresholds(self) -> AssistantSettings:
-        if not self.abstain_below <= self.confidence_medium <= self.confidence_high:
+    def calibration(self, fitted: Calibration) -> Calibration:
+        """``fitted`` with the thresholds set here, checked to be in order."""
+        tuned = replace(
+            fitted,
+            abstain_below=fitted.abstain_below if self.abstain_below is None else self.abstain_below,
+            medium=fitted.medium if self.confidence_medium is None else self.confidence_medium,
+            high=fitted.high if self.confidence_high is None else self.confidence_high,
+        )
+        if not tuned.abstain_below <= tuned.medium <= tuned.high:
             raise ValueError(
                 "confidence thresholds must satisfy DESKPILOT_ABSTAIN_BELOW <= DESKPILOT_CONFIDENCE_MEDIUM "
-                f"<= DESKPILOT_CONFIDENCE_HIGH (got {self.abstain_below}, {self.confidence_medium}, "
-                f"{self.confidence_high})"
+                f"<= DESKPILOT_CONFIDENCE_HIGH (got {tuned.abstain_below}, {tuned.medium}, {tuned.high})"
             )
-        return self
+        return tuned

@@ -118,10 +118,13 @@ def _known(attribute: str) -> set[str]:
 def reply_body(text: str) -> str:
     """The answer inside an agent reply: greeting, opener, closing, signature and ``[n]`` markers removed.
 
-    Works on drafts made by ``assistant.templates.agent_draft`` and on what agents make of them (another
-    greeting, their own sign-off); a widget answer passes through with only its markers removed.
+    Works on drafts made by ``assistant.templates.agent_draft``, on what agents make of them (another
+    greeting, their own sign-off) and on replies as sent (``assistant.render.sent_reply``: its Sources list
+    is dropped too); a widget answer passes through with only its markers removed.
     """
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    # A sent reply lists its cited articles ("Sources:" / "Quellen:" ...) before the closing: not the answer.
+    paragraphs = [p for p in paragraphs if p.splitlines()[0].strip().casefold() not in _known("sources_label")]
     if paragraphs:
         first, _, rest = paragraphs[0].partition("\n")
         if first.strip().casefold() in _known("greeting") or (_GREETING.match(first.strip()) and len(first) <= 60):

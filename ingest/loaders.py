@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 
+from ingest.lists import item_key, numbered_items
 from ingest.metadata import (
     SIDECAR_SUFFIX,
     MetadataError,
@@ -104,7 +105,9 @@ def load_file(path: Path, root: Path, settings: IngestSettings, overrides: Artic
     except MetadataError as exc:
         raise SkipFile(str(exc)) from exc
     fallback_title = html_page_title(text) if fmt == "html" and text else _email_subject(elements)
-    document = _build_document(source, str(path), fmt, elements, overrides.merged_over(meta), settings, fallback_title)
+    document = _build_document(
+        source, str(path), fmt, elements, overrides.merged_over(meta), settings, fallback_title, text
+    )
     if document is None:
         raise SkipFile(f"{path}: no text could be extracted (scanned image or empty document?)")
     return [document]
@@ -194,7 +197,9 @@ def _load_export(
             )
         except Exception as exc:
             raise SkipFile(f"{where}: cannot parse body HTML: {exc}") from exc
-        document = _build_document(f"{source}#{row['id']}", str(path), "json", list(elements), meta, settings)
+        document = _build_document(
+            f"{source}#{row['id']}", str(path), "json", list(elements), meta, settings, source_text=str(row["body"])
+        )
         if document is not None:
             yield document
 
@@ -219,8 +224,9 @@ def _build_document(
     meta: ArticleMeta,
     settings: IngestSettings,
     fallback_title: str = "",
+    source_text: str | None = None,
 ) -> Document | None:
-    title, blocks = _blocks_from_elements(elements, fmt, meta)
+    title, blocks = _blocks_from_elements(elements, fmt, meta, numbered_items(source_text, fmt))
     blocks = normalize_blocks(blocks)
     if not blocks:
         return None
@@ -246,12 +252,18 @@ def _build_document(
     )
 
 
-def _blocks_from_elements(elements: list[Any], fmt: str, meta: ArticleMeta) -> tuple[str, list[Block]]:
+def _blocks_from_elements(
+    elements: list[Any], fmt: str, meta: ArticleMeta, numbered: dict[str, int] | None = None
+) -> tuple[str, list[Block]]:
     """Turn elements into blocks under a heading path; return the title and the blocks.
 
     The section path starts with the article's help-center section (e.g.
-    "Plans & billing") and follows the headings below the title.
+    "Plans & billing") and follows the headings below the title. A list item's
+    text starts with its marker: ``3. `` for a numbered step (``numbered`` maps
+    item keys to numbers, see ingest/lists.py), ``- `` for a bullet; a table is
+    one ``| cell | cell |`` line per row.
     """
+    numbered = numbered or {}
     title = meta.title or ""
     base: tuple[str, ...] = (meta.section,) if meta.section else ()
     headings: list[tuple[int, str]] = []
@@ -281,6 +293,8 @@ def _blocks_from_elements(elements: list[Any], fmt: str, meta: ArticleMeta) -> t
         kind: BlockKind = "text"
         if category == "ListItem":
             kind = "list"
+            number = numbered.get(item_key(text))
+            text = f"{number}. {text}" if number is not None else f"- {text}"
         elif category == "Table":
             kind = "table"
             text = _table_text(element) or text
@@ -310,5 +324,5 @@ def _table_text(element: Any) -> str:
     for tr in root.iter("tr"):
         cells = [" ".join(cell.text_content().split()) for cell in tr if cell.tag in ("td", "th")]
         if any(cells):
-            rows.append(" | ".join(cells))
+            rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)

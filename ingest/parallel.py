@@ -1,98 +1,151 @@
-"""Redact and chunk in a worker process while the caller embeds what is ready.
+"""Load, redact and chunk new files in a pool of processes, before embedding starts.
 
-PII analysis (spaCy NER, phonenumbers) is single-threaded Python and costs
-about half as much as embedding the same text; run in the caller's process it
-would add to the embedding time, in a worker it overlaps with it. Documents
-whose redaction is cached (unchanged content) are processed in the caller:
-starting a worker for them would cost more than it saves.
+Partitioning (unstructured), PII analysis and chunking are single-threaded
+Python, and the embedding model, which uses every core, waits for them. With
+one process per core they finish that many times sooner. Work the caches
+already hold (unchanged files on a re-run) stays in the caller, and so does a
+handful of new files: starting the processes (imports, models) would cost
+more than it saves.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import repeat
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
 
-from ingest.pipeline import IngestPipeline, ProcessedDocument
-from ingest.records import Document
+from ingest.loaders import discover
+from ingest.pipeline import IngestPipeline, LoadedFile, Prepared, ProcessedDocument, Progress, common_root
+from ingest.records import ArticleMeta, Document
 from ingest.settings import IngestSettings
 
-# Below this many documents to analyse, a worker's start-up (imports, models)
-# costs more than the overlap gains.
-MIN_DOCUMENTS_FOR_WORKER = 16
-_POLL_SECONDS = 1.0
+# Below this many files to load (or documents to redact), a pool's start-up
+# costs more than it saves.
+MIN_TASKS_FOR_POOL = 24
+
+T = TypeVar("T")
 
 
-def process_documents(
-    pipeline: IngestPipeline,
-    documents: Sequence[Document],
-    use_worker: bool = True,
-    on_worker_start: Callable[[], None] | None = None,
-    on_worker_done: Callable[[], None] | None = None,
-) -> Iterator[ProcessedDocument]:
-    """Processed documents in input order; uncached ones come from a worker process when worthwhile.
-
-    ``on_worker_start`` and ``on_worker_done`` bracket the worker's life, so the
-    caller can leave it a core meanwhile and take the core back afterwards.
-    """
-    pending = [d for d in documents if not pipeline.is_redaction_cached(d)]
-    if not use_worker or len(pending) < MIN_DOCUMENTS_FOR_WORKER:
-        for document in documents:
-            yield pipeline.process(document)
-        return
-    context = mp.get_context("spawn")  # no fork after torch and spaCy are loaded
-    results: Any = context.Queue()
-    worker = context.Process(
-        target=_work, args=(pipeline.settings, pending, results), name="deskpilot-redact", daemon=True
-    )
-    worker.start()
-    if on_worker_start:
-        on_worker_start()
-    remaining = {d.doc_id for d in pending}
-    try:
-        for document in documents:
-            if document.doc_id not in remaining:
-                yield pipeline.process(document)
-                continue
-            item = _next(results, worker)
-            if item.document.doc_id != document.doc_id:  # pragma: no cover - a bug, not bad input
-                raise RuntimeError(f"worker returned {item.document.doc_id}, expected {document.doc_id}")
-            remaining.discard(document.doc_id)
-            if not remaining and on_worker_done:
-                on_worker_done()
-            yield item
-    finally:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join(timeout=10)
-        if remaining and on_worker_done:
-            on_worker_done()
+def default_processes() -> int:
+    """One process per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _next(results: Any, worker: Any) -> ProcessedDocument:
-    while True:
+class Workers:
+    """A spawn pool started on first use; each process holds its own IngestPipeline."""
+
+    def __init__(self, settings: IngestSettings, processes: int) -> None:
+        self.settings, self.processes = settings, processes
+        self._executor: Executor | None = None
+
+    def worthwhile(self, tasks: int) -> bool:
+        """True when ``tasks`` pieces of work are enough to pay for the pool."""
+        return self.processes > 1 and tasks >= MIN_TASKS_FOR_POOL
+
+    def map(self, function: Callable[..., T], items: Sequence[Any], *constants: Any) -> Iterator[T]:
+        """``function(item, *constants)`` for each item, in the processes, results in input order."""
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.processes,
+                mp_context=mp.get_context("spawn"),  # no fork after torch and spaCy are loaded
+                initializer=_start_worker,
+                initargs=(self.settings,),
+            )
+        chunksize = max(1, len(items) // (self.processes * 8))
         try:
-            item = results.get(timeout=_POLL_SECONDS)
-        except queue.Empty:
-            if not worker.is_alive():
-                raise RuntimeError(
-                    f"the redaction worker died (exit code {worker.exitcode}); run with "
-                    "DESKPILOT_INGEST_WORKER=false to see the error in this process"
-                ) from None
-            continue
-        if isinstance(item, BaseException):
-            raise RuntimeError(f"the redaction worker failed: {item!r}") from item
-        if not isinstance(item, ProcessedDocument):  # pragma: no cover
-            raise RuntimeError(f"unexpected message from the redaction worker: {item!r}")
-        return item
+            yield from self._executor.map(function, items, *(repeat(c) for c in constants), chunksize=chunksize)
+        except BrokenProcessPool as exc:
+            raise RuntimeError(
+                f"an ingest worker process died ({exc}); set DESKPILOT_INGEST_PROCESSES=1 to ingest in this "
+                "process and see the error"
+            ) from exc
+
+    def close(self) -> None:
+        """Stop the processes (if any were started)."""
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
 
 
-def _work(settings: IngestSettings, documents: list[Document], results: Any) -> None:
-    """Worker entry point: process each document and send it back in order."""
-    try:
-        pipeline = IngestPipeline(settings)
-        for document in documents:
-            results.put(pipeline.process(document))
-    except BaseException as exc:  # sent to the parent, which raises it with context
-        results.put(exc)
+def prepare_and_process(
+    pipeline: IngestPipeline,
+    paths: Iterable[Path],
+    overrides: ArticleMeta | None = None,
+    progress: Progress | None = None,
+) -> tuple[Prepared, list[ProcessedDocument]]:
+    """What ``pipeline.prepare`` then ``pipeline.process`` of each document give, with new work in a pool.
+
+    The pool has ``DESKPILOT_INGEST_PROCESSES`` processes (0: one per core);
+    with 1 everything runs in this process.
+    """
+    overrides = overrides or ArticleMeta()
+    path_list = [Path(p) for p in paths]
+    root = common_root(path_list)
+    files = discover(path_list)
+    processes = pipeline.settings.ingest_processes or default_processes()
+    with Workers(pipeline.settings, processes) as workers:
+        loaded = {path: pipeline.load_cached(path, root, overrides) for path in files}
+        pending = [path for path, item in loaded.items() if item is None]
+        fresh: Iterable[LoadedFile] = (
+            workers.map(_load, pending, root, overrides)
+            if workers.worthwhile(len(pending))
+            else (pipeline.load(path, root, overrides) for path in pending)
+        )
+        done = len(files) - len(pending)
+        if progress:
+            progress("load", done, len(files))
+        for path, item in zip(pending, fresh, strict=True):
+            loaded[path] = item
+            done += 1
+            if progress:
+                progress("load", done, len(files))
+        prepared = pipeline.deduplicate([_known(loaded[path]) for path in files])
+        documents = prepared.documents
+        todo = [i for i, document in enumerate(documents) if not pipeline.is_redaction_cached(document)]
+        processed: dict[int, ProcessedDocument] = {}
+        if workers.worthwhile(len(todo)):
+            for i, done_document in zip(todo, workers.map(_process, [documents[i] for i in todo]), strict=True):
+                processed[i] = done_document
+                if progress:
+                    progress("redact+chunk", len(processed), len(todo))
+    return prepared, [processed[i] if i in processed else pipeline.process(d) for i, d in enumerate(documents)]
+
+
+def _known(item: LoadedFile | None) -> LoadedFile:
+    if item is None:  # pragma: no cover - every pending file was loaded above
+        raise RuntimeError("a file was neither cached nor loaded")
+    return item
+
+
+_pipeline: IngestPipeline | None = None
+
+
+def _start_worker(settings: IngestSettings) -> None:
+    global _pipeline
+    _pipeline = IngestPipeline(settings)
+
+
+def _worker_pipeline() -> IngestPipeline:
+    if _pipeline is None:  # pragma: no cover - the pool's initializer sets it
+        raise RuntimeError("ingest worker used before it was started")
+    return _pipeline
+
+
+def _load(path: Path, root: Path, overrides: ArticleMeta) -> LoadedFile:
+    return _worker_pipeline().load(path, root, overrides)
+
+
+def _process(document: Document) -> ProcessedDocument:
+    return _worker_pipeline().process(document)

@@ -114,6 +114,7 @@ def stats_of(index: VectorIndex) -> IndexStats:
 
 
 _PAGE = 1000
+_SERVER_UPSERT_POINTS = 256
 
 
 class _ScrollingIndex:
@@ -315,21 +316,23 @@ class ServerIndex(_ScrollingIndex):
         if not points:
             return
         models = self._models
-        self._client.upsert(
-            collection_name=self.collection,
-            wait=True,
-            points=[
-                models.PointStruct(
-                    id=p.id,
-                    vector={
-                        DENSE: list(p.dense),
-                        SPARSE: models.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
-                    },
-                    payload=p.payload,
-                )
-                for p in points
-            ],
-        )
+        # Requests of a few hundred points stay far below the server's request size limit.
+        for start in range(0, len(points), _SERVER_UPSERT_POINTS):
+            self._client.upsert(
+                collection_name=self.collection,
+                wait=True,
+                points=[
+                    models.PointStruct(
+                        id=p.id,
+                        vector={
+                            DENSE: list(p.dense),
+                            SPARSE: models.SparseVector(indices=list(p.sparse.indices), values=list(p.sparse.values)),
+                        },
+                        payload=p.payload,
+                    )
+                    for p in points[start : start + _SERVER_UPSERT_POINTS]
+                ],
+            )
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete points by id."""

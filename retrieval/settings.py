@@ -31,6 +31,11 @@ class RetrievalSettings(BaseSettings):
         description="sentence-transformers model path or name; empty = bundled all-MiniLM-L6-v2.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, le=1024)
+    index_write_batch: int = Field(
+        default=1024,
+        ge=1,
+        description="Chunks embedded and written to the index per group (one manifest transaction each).",
+    )
     bm25_k1: float = Field(default=1.2, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
     bm25_avg_len: float = Field(default=120.0, gt=0, description="Average chunk length in BM25 tokens.")

@@ -101,17 +101,24 @@ class Manifest:
 
     def put(self, entry: ManifestEntry) -> None:
         """Record (or replace) a document's chunks; committed at once."""
+        self.put_many([entry])
+
+    def put_many(self, entries: Sequence[ManifestEntry]) -> None:
+        """Record (or replace) several documents' chunks in one transaction."""
+        if not entries:
+            return
         with Session(self.engine) as session, session.begin():
-            session.merge(
-                ManifestRow(
-                    collection=self.collection,
-                    doc_id=entry.doc_id,
-                    doc_hash=entry.doc_hash,
-                    source_path=entry.source_path,
-                    tenant=entry.tenant,
-                    point_ids=json.dumps(list(entry.point_ids)),
+            for entry in entries:
+                session.merge(
+                    ManifestRow(
+                        collection=self.collection,
+                        doc_id=entry.doc_id,
+                        doc_hash=entry.doc_hash,
+                        source_path=entry.source_path,
+                        tenant=entry.tenant,
+                        point_ids=json.dumps(list(entry.point_ids)),
+                    )
                 )
-            )
             self._bump(session)
 
     def remove(self, doc_ids: Iterable[str]) -> None:

@@ -1,9 +1,10 @@
 """Make the index match a set of chunks, incrementally and crash-safely.
 
-Per document: upsert the new points, delete the old ones it no longer has,
-then commit its manifest row. The manifest therefore never names a point
-that is not in the index; a run killed in between can leave extra points,
-which the next run finds (index ids not in the manifest) and deletes first.
+Per group of documents: upsert their new points, commit their manifest rows
+in one transaction, then delete the old points they no longer have. The
+manifest therefore never names a point that is not in the index; a run killed
+in between can leave extra points, which the next run finds (index ids not in
+the manifest) and deletes first.
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ class _DocPlan:
     ids: tuple[str, ...]
     previous: ManifestEntry | None
 
+    @property
+    def stale(self) -> list[str]:
+        """The document's old point ids that it no longer has."""
+        return sorted(set(self.previous.point_ids) - set(self.ids)) if self.previous else []
+
+    def entry(self) -> ManifestEntry:
+        """The manifest row this plan commits."""
+        first = self.chunks[0]
+        return ManifestEntry(self.doc_id, first.doc_hash, str(Path(first.source_path).resolve()), first.tenant, self.ids)
+
 
 def _plan_of(chunks: Sequence[Chunk], entries: dict[str, ManifestEntry]) -> _DocPlan:
     doc_id = chunks[0].doc_id
@@ -67,8 +78,16 @@ def _plan_of(chunks: Sequence[Chunk], entries: dict[str, ManifestEntry]) -> _Doc
 class IndexSync:
     """Applies chunk sets to one index + manifest pair."""
 
-    def __init__(self, index: VectorIndex, manifest: Manifest, embedder: Embedder, sparse: Bm25Encoder) -> None:
+    def __init__(
+        self,
+        index: VectorIndex,
+        manifest: Manifest,
+        embedder: Embedder,
+        sparse: Bm25Encoder,
+        write_batch: int = 1024,
+    ) -> None:
         self.index, self.manifest, self.embedder, self.sparse = index, manifest, embedder, sparse
+        self.write_batch = write_batch
 
     def sync(
         self,
@@ -80,8 +99,10 @@ class IndexSync:
     ) -> SyncReport:
         """Index each document's chunks as they arrive; then delete documents under ``scope`` that are gone.
 
-        ``documents`` yields one chunk list per document and may be lazy: chunks
-        are embedded in batches while later documents are still being prepared.
+        ``documents`` yields one chunk list per document and may be lazy. Chunks
+        of changed documents are gathered until ``write_batch`` of them wait,
+        then embedded and written as one group: a large group lets the embedder
+        batch texts of like length together.
         ``keep_sources`` lists source files that failed to load this run: their
         documents keep their last good chunks instead of disappearing.
         """
@@ -104,7 +125,6 @@ class IndexSync:
         present: set[str] = set()
         batch: list[_DocPlan] = []
         batch_chunks = 0
-        batch_size = max(self.embedder.batch_size * 4, 64)
         for seen, chunks in enumerate(documents, start=1):
             if not chunks:
                 continue
@@ -116,7 +136,7 @@ class IndexSync:
             else:
                 batch.append(plan)
                 batch_chunks += len(plan.chunks)
-            if batch_chunks >= batch_size:
+            if batch_chunks >= self.write_batch:
                 self._write(batch, report)
                 batch, batch_chunks = [], 0
             if progress:
@@ -137,43 +157,40 @@ class IndexSync:
         return len(orphans)
 
     def _write(self, plans: list[_DocPlan], report: dict[str, int]) -> None:
-        """Embed a batch of documents, then write and commit them one by one."""
+        """Embed a group of documents, upsert their points, commit their rows, then drop their stale points."""
         if not plans:
             return
         chunks = [c for p in plans for c in p.chunks]
+        ids = [pid for p in plans for pid in p.ids]
         texts = [embedding_text(c) for c in chunks]
-        vectors = self.embedder.encode(texts)
-        offset = 0
-        for plan in plans:
-            points = [
+        vectors = self.embedder.encode(texts).tolist()
+        self.index.upsert(
+            [
                 IndexPoint(
                     id=pid,
-                    dense=tuple(float(x) for x in vectors[offset + i]),
-                    sparse=self.sparse.encode_document(texts[offset + i], chunk.locale),
+                    dense=tuple(vector),
+                    sparse=self.sparse.encode_document(text, chunk.locale),
                     payload=payload_of(chunk),
                 )
-                for i, (pid, chunk) in enumerate(zip(plan.ids, plan.chunks, strict=True))
+                for pid, chunk, text, vector in zip(ids, chunks, texts, vectors, strict=True)
             ]
-            offset += len(plan.chunks)
-            self.index.upsert(points)
-            old = set(plan.previous.point_ids) if plan.previous else set()
-            stale = sorted(old - set(plan.ids))
-            self.index.delete(stale)
-            first = plan.chunks[0]
-            source = str(Path(first.source_path).resolve())
-            self.manifest.put(ManifestEntry(plan.doc_id, first.doc_hash, source, first.tenant, plan.ids))
+        )
+        self.manifest.put_many([plan.entry() for plan in plans])
+        self.index.delete(sorted(pid for plan in plans for pid in plan.stale))
+        for plan in plans:
             if plan.previous is None:
                 report["documents_added"] += 1
                 report["chunks_added"] += len(plan.ids)
-            else:
-                # A new chunk that takes the place of a stale one is an update.
-                fresh = len(set(plan.ids) - old)
-                replaced = min(fresh, len(stale))
-                report["documents_updated"] += 1
-                report["chunks_updated"] += replaced
-                report["chunks_added"] += fresh - replaced
-                report["chunks_deleted"] += len(stale) - replaced
-                report["chunks_unchanged"] += len(set(plan.ids) & old)
+                continue
+            # A new chunk that takes the place of a stale one is an update.
+            old = set(plan.previous.point_ids)
+            fresh = len(set(plan.ids) - old)
+            replaced = min(fresh, len(plan.stale))
+            report["documents_updated"] += 1
+            report["chunks_updated"] += replaced
+            report["chunks_added"] += fresh - replaced
+            report["chunks_deleted"] += len(plan.stale) - replaced
+            report["chunks_unchanged"] += len(set(plan.ids) & old)
 
     def _remove_missing(
         self,
@@ -192,11 +209,11 @@ class IndexSync:
             and str(Path(entry.source_path).resolve()) not in kept
             and any(_is_under(Path(entry.source_path).resolve(), root) for root in roots)
         ]
-        for entry in gone:
-            self.index.delete(list(entry.point_ids))
-            self.manifest.remove([entry.doc_id])
-            report["documents_deleted"] += 1
-            report["chunks_deleted"] += len(entry.point_ids)
+        # Forget first, then delete: a kill in between leaves orphans, never a dangling manifest row.
+        self.manifest.remove([entry.doc_id for entry in gone])
+        self.index.delete(sorted(pid for entry in gone for pid in entry.point_ids))
+        report["documents_deleted"] += len(gone)
+        report["chunks_deleted"] += sum(len(entry.point_ids) for entry in gone)
 
 
 def _is_under(path: Path, root: Path) -> bool:

@@ -257,8 +257,14 @@ def _print_answer(console: Console, answer: Answer) -> None:
     console.rule(title)
     console.print(answer.text, markup=False)
     console.print(f"\n[{colour}]confidence {c.level} ({c.score:.2f})[/{colour}] {c.reason}")
+    if answer.needs_review:
+        console.print("[yellow]needs review:[/yellow] check this draft against its sources before sending")
     if answer.fallback_reason:
         console.print(f"[yellow]fell back to the extractive answer:[/yellow] {answer.fallback_reason}", markup=True)
+    if answer.related:
+        console.print("related articles (offered beside the hand-off, not as an answer):")
+        for rel in answer.related:
+            console.print(f"  - {rel.title}  {rel.url or ''}", markup=False)
     if answer.citations:
         table = Table(title="sources")
         for column in ("n", "title", "section", "snippet", "url"):

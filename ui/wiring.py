@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from assistant.budget import UsageLedger
 from assistant.flags import FlagStore
+from assistant.keywords import KeyTerms
 from assistant.service import AnswerService, LlmChain
-from ingest.parallel import process_documents
-from ingest.pipeline import IngestPipeline, ProcessedDocument, collect
-from ingest.records import ArticleMeta, Chunk, IngestResult
+from ingest.parallel import prepare_and_process
+from ingest.pipeline import IngestPipeline, collect
+from ingest.records import ArticleMeta, IngestResult
 from ingest.redact import Redactor
 from retrieval.embedder import Embedder
 from retrieval.index import VectorIndex, open_index
@@ -69,6 +71,7 @@ class Retrieval:
             self.manifest,
             self.embedder,
             Bm25Encoder(r.bm25_k1, r.bm25_b, r.bm25_avg_len),
+            write_batch=r.index_write_batch,
         )
 
     def searcher(self) -> HybridSearcher:
@@ -88,6 +91,12 @@ class Retrieval:
             self._redactor = Redactor(self.settings.ingest)
         return self._redactor.redact(text, locale).text
 
+    def redact_content(self, text: str, locale: str = "en") -> str:
+        """``text`` redacted with the help-center policy (precision first: product words stay)."""
+        if self._redactor is None:
+            self._redactor = Redactor(self.settings.ingest)
+        return self._redactor.redact(text, locale, kind="content").text
+
     def assistant(self, llm: LlmChain | None = None) -> AnswerService:
         """The answer service over this index, with the configured LLM chain unless ``llm`` is given."""
         return AnswerService(
@@ -99,7 +108,16 @@ class Retrieval:
             cheap_llm=configured_cheap_llm(self.settings),
             flags=self.flags,
             usage=self.usage,
+            key_terms=KeyTerms(self._tagger),
+            redact_output=self.redact_content,
         )
+
+    def _tagger(self) -> Any:
+        """spaCy's small English pipeline with only its part-of-speech tagger (for assistant.keywords)."""
+        from ingest.offline import load_spacy, resolve_spacy_model
+
+        path = resolve_spacy_model(self.settings.ingest.spacy_model)
+        return load_spacy(str(path), exclude=("ner", "parser", "lemmatizer"))
 
     def close(self) -> None:
         """Close the index."""
@@ -151,28 +169,12 @@ def ingest_paths(
     started = time.perf_counter()
     path_list = [Path(p) for p in paths]
     pipeline = pipeline or IngestPipeline(settings.ingest)
-    prepared = pipeline.prepare(path_list, overrides, progress=progress)
+    prepared, processed = prepare_and_process(pipeline, path_list, overrides, progress=progress)
     own = retrieval is None
     retrieval = retrieval or Retrieval(settings)
-    processed: list[ProcessedDocument] = []
-
-    def chunks_per_document() -> Iterator[tuple[Chunk, ...]]:
-        # While the worker redacts on one core, embedding keeps to the other:
-        # torch gains little from a second thread, and fighting for it slows both.
-        embedder = retrieval.embedder
-        for item in process_documents(
-            pipeline,
-            prepared.documents,
-            use_worker=settings.ingest.ingest_worker,
-            on_worker_start=lambda: embedder.limit_threads(1),
-            on_worker_done=lambda: embedder.limit_threads(None),
-        ):
-            processed.append(item)
-            yield item.chunks
-
     try:
         report = retrieval.sync().sync(
-            chunks_per_document(),
+            (item.chunks for item in processed),
             scope=path_list,
             keep_sources=[s.path for s in prepared.skipped],
             progress=progress,

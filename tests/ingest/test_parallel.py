@@ -1,34 +1,34 @@
-"""The redaction worker process gives exactly what in-process redaction gives."""
+"""The ingest process pool gives exactly what loading, redacting and chunking in-process gives."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.parallel import MIN_DOCUMENTS_FOR_WORKER, process_documents
+from ingest.parallel import MIN_TASKS_FOR_POOL, prepare_and_process
 from ingest.pipeline import IngestPipeline
 from ingest.settings import IngestSettings
-from tests.conftest import HELPCENTER
+from tests.conftest import HELPCENTER, SAMPLES
 
 
-def test_worker_output_matches_in_process(tmp_path: Path) -> None:
-    events: list[str] = []
-    worker_side = IngestPipeline(IngestSettings(data_dir=tmp_path / "a"))
-    documents = worker_side.prepare([HELPCENTER / "ledgerly"]).documents
-    assert len(documents) >= MIN_DOCUMENTS_FOR_WORKER
-    from_worker = list(
-        process_documents(
-            worker_side,
-            documents,
-            on_worker_start=lambda: events.append("start"),
-            on_worker_done=lambda: events.append("done"),
-        )
-    )
-    in_process = list(
-        process_documents(IngestPipeline(IngestSettings(data_dir=tmp_path / "b")), documents, use_worker=False)
-    )
-    assert events == ["start", "done"]
-    assert [p.document.doc_id for p in from_worker] == [d.doc_id for d in documents]
-    assert from_worker == in_process
-    # The worker filled the redaction cache: a second pass needs no worker.
-    again = list(process_documents(worker_side, documents, on_worker_start=lambda: events.append("again")))
-    assert again == in_process and events == ["start", "done"]
+def test_pool_output_matches_in_process_and_fills_the_caches(tmp_path: Path) -> None:
+    paths = [HELPCENTER / "ledgerly", SAMPLES / "bad"]
+    pooled = IngestPipeline(IngestSettings(data_dir=tmp_path / "a", ingest_processes=2))
+    stages: list[str] = []
+    prepared, processed = prepare_and_process(pooled, paths, progress=lambda stage, *_: stages.append(stage))
+    assert len(prepared.documents) >= MIN_TASKS_FOR_POOL
+    assert pooled._redactor is None, "redaction ran in the pool, not in this process"
+    assert "redact+chunk" in stages and "load" in stages
+
+    alone = IngestPipeline(IngestSettings(data_dir=tmp_path / "b", ingest_processes=1))
+    expected = prepare_and_process(alone, paths)
+    assert (prepared, processed) == expected
+    assert {Path(s.path).name for s in prepared.skipped} >= {"corrupt.pdf", "notes.xyz", "empty.md"}
+    assert all(Path(s.path).name in s.reason for s in prepared.skipped), "each reason names its file"
+    assert [p.document for p in processed] == list(prepared.documents)
+
+    # The processes filled the caches: a re-run loads, redacts and chunks nothing.
+    again = IngestPipeline(IngestSettings(data_dir=tmp_path / "a", ingest_processes=2))
+    stages.clear()
+    assert prepare_and_process(again, paths, progress=lambda stage, *_: stages.append(stage)) == expected
+    assert again._redactor is None and again._token_counter is None
+    assert "redact+chunk" not in stages

@@ -80,35 +80,44 @@ def test_file_that_breaks_keeps_its_last_good_chunks(small_corpus: Path, app_set
     assert "ledgerly/accounts-login/reset-your-password.md" in _state(app_settings)[2]
 
 
-def test_run_killed_midway_leaves_a_consistent_index_and_next_run_completes(
-    small_corpus: Path, app_settings: AppSettings, tmp_path: Path
-) -> None:
-    """A child process is killed (os._exit, no cleanup) right after its second index write."""
-    script = textwrap.dedent(
-        f"""
-        import os
-        from pathlib import Path
-        from retrieval.index import EdgeIndex
-        from ui.settings import AppSettings
-        from ui.wiring import ingest_paths
-
-        calls = 0
-        original = EdgeIndex.upsert
-
-        def upsert_then_die(self, points):
-            global calls
-            original(self, points)
-            calls += 1
-            if calls == 2:
-                os._exit(9)
-
-        EdgeIndex.upsert = upsert_then_die
-        ingest_paths([Path({str(small_corpus)!r})], AppSettings.load(Path({str(app_settings.ingest.data_dir)!r})))
-        """
+def _ingest_and_die(corpus: Path, settings: AppSettings, patch: str, env: dict[str, str] | None = None) -> None:
+    """Ingest ``corpus`` in a child process whose ``patch`` code calls os._exit(9) partway (no cleanup)."""
+    script = "\n".join(
+        [
+            "import os",
+            "from pathlib import Path",
+            "from retrieval.index import EdgeIndex",
+            "from ui.settings import AppSettings",
+            "from ui.wiring import ingest_paths",
+            textwrap.dedent(patch),
+            f"ingest_paths([Path({str(corpus)!r})], AppSettings.load(Path({str(settings.ingest.data_dir)!r})))",
+        ]
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    child = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    child_env = {**os.environ, **(env or {}), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    child = subprocess.run([sys.executable, "-c", script], env=child_env, capture_output=True, text=True, timeout=600)
     assert child.returncode == 9, child.stderr[-2000:]
+
+
+_DIE_AFTER_SECOND_UPSERT = """
+    calls = 0
+    original = EdgeIndex.upsert
+
+    def upsert_then_die(self, points):
+        global calls
+        original(self, points)
+        calls += 1
+        if calls == 2:
+            os._exit(9)
+
+    EdgeIndex.upsert = upsert_then_die
+"""
+
+
+def test_run_killed_midway_leaves_a_consistent_index_and_next_run_completes(
+    small_corpus: Path, app_settings: AppSettings
+) -> None:
+    """Documents are written one per group; the child dies right after the second group's upsert."""
+    _ingest_and_die(small_corpus, app_settings, _DIE_AFTER_SECOND_UPSERT, {"DESKPILOT_INDEX_WRITE_BATCH": "1"})
     ids, manifest_ids, entries = _state(app_settings)
     assert manifest_ids <= ids, "the manifest never names a point the index lacks"
     assert len(entries) == 1, "the run died after committing the first document"
@@ -120,3 +129,29 @@ def test_run_killed_midway_leaves_a_consistent_index_and_next_run_completes(
     assert run.sync.orphans_removed == len(orphans)
     assert run.sync.documents_unchanged == 1 and run.sync.documents_added == 4
     assert run.sync.embeddings_computed == 0, "embeddings made before the kill are reused from the cache"
+
+
+def test_run_killed_before_deleting_stale_points_leaves_only_orphans(
+    small_corpus: Path, app_settings: AppSettings
+) -> None:
+    """An edit drops a document's last section; the child dies after committing the manifest, before the delete."""
+    ingest_paths([small_corpus], app_settings)
+    page = small_corpus / "ledgerly/plans-billing/refund-policy.md"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text[: text.rindex("\n## ")], encoding="utf-8")
+    die_on_delete = """
+        def die(self, ids):
+            if ids:
+                os._exit(9)
+
+        EdgeIndex.delete = die
+    """
+    _ingest_and_die(small_corpus, app_settings, die_on_delete)
+    ids, manifest_ids, entries = _state(app_settings)
+    assert manifest_ids <= ids, "the manifest never names a point the index lacks"
+    stale = ids - manifest_ids
+    assert stale and all(len(pid) == 36 for pid in stale)
+    run = ingest_paths([small_corpus], app_settings)
+    ids, manifest_ids, _ = _state(app_settings)
+    assert ids == manifest_ids
+    assert run.sync.orphans_removed == len(stale) and run.sync.documents_unchanged == 5

@@ -21,6 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from assistant.records import Answer, Question
+from assistant.render import widget_blocks
 from assistant.routing import BUDGET_CAUSES, parse_route
 from assistant.service import AnswerService
 from ui.api.auth import AuthError, KeyLookup, OidcVerifier, Principal, authenticate
@@ -30,6 +31,7 @@ from ui.api.schemas import (
     Accepted,
     AnswerRequest,
     AnswerResponse,
+    BlockOut,
     EditRequest,
     EscalationRequest,
     FeedbackRequest,
@@ -336,6 +338,7 @@ def create_app(
             interaction_id=interaction_id,
             request_id=rid,
             escalation_reason=answer.escalation_reason,
+            blocks=[BlockOut.model_validate(block) for block in widget_blocks(answer)],
         )
 
     def shadowed(question: Question, principal: Principal, rid: str, served: "Arm | None", live_id: str) -> None:

@@ -61,6 +61,22 @@ class ConfidenceOut(BaseModel):
     reason: str
 
 
+class PartOut(BaseModel):
+    """One sentence, step, bullet or table row of a laid-out answer, without ``[n]`` markers or placeholders."""
+
+    text: str
+    cites: list[int] = Field(description="Numbers into `citations` this part rests on.")
+    marker: str = Field(default="", description="`3.` for a step, `-` for a bullet; empty otherwise.")
+    pairs: list[tuple[str, str]] = Field(default_factory=list, description="A table row's label/value pairs.")
+
+
+class BlockOut(BaseModel):
+    """Parts shown together: a paragraph, a numbered step list, a bullet list or a table."""
+
+    kind: Literal["paragraph", "steps", "bullets", "rows"]
+    parts: list[PartOut]
+
+
 class AnswerResponse(BaseModel):
     """The answer, the same shape `deskpilot ask --json` prints, plus the ids to vote and escalate with."""
 
@@ -72,6 +88,18 @@ class AnswerResponse(BaseModel):
     interaction_id: str
     request_id: str
     escalation_reason: str = ""
+    related: list[CitationOut] = Field(
+        default_factory=list,
+        description="When abstained: up to 3 related articles to offer as links beside the hand-off (not an answer).",
+    )
+    needs_review: bool = Field(default=False, description="Confidence below 'medium': check before relying on it.")
+    locale: str = Field(default="", description="The language the answer is written in (the question's own).")
+    notes: list[str] = Field(default_factory=list, description="Notes for the reader, in the answer's language.")
+    blocks: list[BlockOut] = Field(
+        default_factory=list,
+        description="The answer laid out for display (assistant/render.py widget_blocks): no `[n]` markers, no "
+        "redaction placeholders; empty when abstained.",
+    )
 
 
 class FeedbackRequest(_Body):

@@ -15,6 +15,7 @@
       launcher: "Help", title: "Ask our help center", close: "Close help", label: "Your question",
       hint: "Enter to ask, Shift+Enter for a new line", ask: "Ask", searching: "Searching the help center...",
       answered: "Answer ready.", answer: "Answer", you: "You asked:", sources: "Sources", source: "Source",
+      related: "These articles may be related:",
       conf: { high: "High confidence", medium: "Medium confidence", low: "Low confidence" },
       helpful: "Was this helpful?", yes: "Yes", no: "No", wrong: "What went wrong?",
       comment: "Anything else? (optional)", send: "Send feedback", thanks: "Thanks for your feedback!",
@@ -43,7 +44,7 @@
       launcher: "Hilfe", title: "Fragen Sie unser Hilfe-Center", close: "Hilfe schließen", label: "Ihre Frage",
       hint: "Enter zum Senden, Umschalt+Enter für eine neue Zeile", ask: "Fragen",
       searching: "Das Hilfe-Center wird durchsucht...", answered: "Antwort bereit.", answer: "Antwort", you: "Ihre Frage:",
-      sources: "Quellen", source: "Quelle",
+      sources: "Quellen", source: "Quelle", related: "Diese Artikel könnten passen:",
       conf: { high: "Hohe Sicherheit", medium: "Mittlere Sicherheit", low: "Geringe Sicherheit" },
       helpful: "War das hilfreich?", yes: "Ja", no: "Nein", wrong: "Was hat nicht gepasst?",
       comment: "Noch etwas? (optional)", send: "Feedback senden", thanks: "Danke für Ihr Feedback!",
@@ -397,7 +398,13 @@
       if (c.section) li.appendChild(h("div", { class: "section", text: String(c.section) }));
       return li;
     }))]) : null;
-    var kids = [h("p", { class: "asked" }, [h("strong", { text: t.you }), " " + q]), box, conf, list];
+    // An abstention offers the closest articles as links (not as an answer) beside the hand-off.
+    var related = ans.abstained && Array.isArray(ans.related) && ans.related.length ? h("div", { class: "related" }, [
+      h("h3", { text: t.related }), h("ul", {}, ans.related.slice(0, 3).map(function (c) {
+        var url = safeUrl(c.url), title = String(c.title || c.doc_id || "");
+        return h("li", {}, [url ? link(url, [title]) : h("span", { text: title })]);
+      }))]) : null;
+    var kids = [h("p", { class: "asked" }, [h("strong", { text: t.you }), " " + q]), box, conf, list, related];
     var help = helpful(ans), contact = contactBox(ans);
     result.replaceChildren.apply(result, kids.concat(ans.abstained ? [contact, help] : [help, contact]).filter(Boolean));
     result.hidden = false;

@@ -1,0 +1,137 @@
+"""The structure of a source's text: headings, paragraphs (split into sentences), step lists, bullet lists, tables.
+
+Ingest writes each block of an article on its own line, numbered steps as ``3. ...``, bullets as
+``- ...`` and table rows as ``| cell | cell |`` (ingest/chunking.py); this module reads that back so
+an answer can be built from whole units of the article rather than from loose sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.text import split_sentences
+
+UnitKind = Literal["heading", "question", "text", "step", "item", "row"]
+
+_STEP = re.compile(r"^\s*(\d{1,3})[.)]\s+(.*)$")
+_ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
+_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+_FAQ_QUESTION_MAX_WORDS = 25
+_PSEUDO_HEADING_MAX_WORDS = 8
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One answerable unit of a source: a sentence of a paragraph, a step, a bullet or a table row."""
+
+    kind: UnitKind
+    text: str
+    """For a row: ``label: value`` pairs built with the table's header; else the text as written."""
+    block: int
+    """Index of the paragraph, list or table the unit belongs to, in reading order within its source."""
+    position: int
+    """Index of the unit in its source, in reading order."""
+    marker: str = ""
+    """``3.`` for the third step; ``-`` for a bullet."""
+    number: int = 0
+    """The step's number (0 for other kinds)."""
+    lead: bool = False
+    """A sentence that introduces the list or table right after it (usually ends with ``:``)."""
+
+
+def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
+    """The units of ``text`` in reading order; lines equal to one of ``headings`` are headings."""
+    heading_keys = {_key(h) for h in headings if h}
+    units: list[Unit] = []
+    block = -1
+    previous_kind: str = ""
+    header: list[str] | None = None
+    lines = [line for line in text.splitlines() if line.strip()]
+    for line in lines:
+        step, item, row = _STEP.match(line), _ITEM.match(line), _ROW.match(line)
+        if row:
+            cells = [c.strip() for c in row.group(1).split("|")]
+            if previous_kind != "row":
+                # The header row names the columns; it is not an answer on its own.
+                block, header = block + 1, cells
+                units.append(Unit("heading", " | ".join(cells), block, len(units)))
+            else:
+                units.append(Unit("row", _labelled(header or [], cells), block, len(units)))
+            previous_kind = "row"
+            continue
+        if step:
+            if previous_kind != "step" or int(step.group(1)) == 1:
+                block += 1
+            number = int(step.group(1))
+            units.append(Unit("step", step.group(2).strip(), block, len(units), f"{number}.", number))
+            previous_kind = "step"
+            continue
+        if item:
+            if previous_kind != "item":
+                block += 1
+            units.append(Unit("item", item.group(1).strip(), block, len(units), "-"))
+            previous_kind = "item"
+            continue
+        block += 1
+        stripped = line.strip()
+        if stripped.startswith("|") or stripped.endswith("|"):
+            # Part of a table row cut by chunking: no whole row, no answer.
+            units.append(Unit("heading", stripped, block, len(units)))
+            previous_kind = "heading"
+            continue
+        if _key(stripped) in heading_keys:
+            units.append(Unit("heading", stripped, block, len(units)))
+            previous_kind = "heading"
+            continue
+        if _is_pseudo_heading(stripped):
+            # A bold line or label that titles what follows ("Scale to Growth"): a heading in all but markup.
+            units.append(Unit("heading", stripped, block, len(units)))
+            previous_kind = "heading"
+            continue
+        if stripped.endswith("?") and len(stripped.split()) <= _FAQ_QUESTION_MAX_WORDS and "." not in stripped[:-1]:
+            units.append(Unit("question", stripped, block, len(units)))
+            previous_kind = "question"
+            continue
+        for sentence in split_sentences(stripped):
+            # A question inside a paragraph ("Locked out? Request a link.") frames the answer; it is not one.
+            kind: UnitKind = "question" if sentence.rstrip().endswith("?") else "text"
+            units.append(Unit(kind, sentence, block, len(units)))
+        previous_kind = "text"
+    return _mark_leads(units)
+
+
+def _mark_leads(units: list[Unit]) -> list[Unit]:
+    """A paragraph's last sentence that ends with ``:`` and is followed by a list or table leads into it."""
+    out = list(units)
+    for i, unit in enumerate(units[:-1]):
+        following = units[i + 1]
+        introduces = unit.text.rstrip().endswith(":") or len(unit.text.split()) <= 14
+        listed = following.kind in ("step", "item", "row") and following.block != unit.block
+        if unit.kind == "text" and listed and introduces:
+            out[i] = Unit(unit.kind, unit.text, unit.block, unit.position, lead=True)
+    return out
+
+
+def _is_pseudo_heading(line: str) -> bool:
+    """A short line without closing punctuation or digits-only content: it names a part, it says nothing."""
+    words = line.split()
+    return 0 < len(words) <= _PSEUDO_HEADING_MAX_WORDS and line[-1].isalnum() and not line[-1].isdigit()
+
+
+def _labelled(header: Sequence[str], cells: Sequence[str]) -> str:
+    """A table row as ``Header: cell; Header: cell`` (cells without a header stay as they are)."""
+    parts = []
+    for i, cell in enumerate(cells):
+        cell = cell.rstrip(" .;")
+        if not cell:
+            continue
+        label = header[i].rstrip(" .:") if i < len(header) else ""
+        parts.append(f"{label}: {cell}" if label and label != cell else cell)
+    return "; ".join(parts)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.strip(" .:#").casefold().split())

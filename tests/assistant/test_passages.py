@@ -1,0 +1,62 @@
+"""Reading an article's structure back from chunk text, and joining a section's chunks (pure functions)."""
+
+from __future__ import annotations
+
+from assistant.passages import parse
+from assistant.vocabulary import join_overlapping
+from ingest.lists import item_key, numbered_items
+
+SECTION = """Request a reset link
+Forgot your password? Request a link.
+To reset it:
+1. Go to the sign-in page and click **Forgot password?**.
+2. Click Choose a new password. The link is valid for 60 minutes.
+Scale to Growth
+- No more than 5 users.
+- The audit log is hidden.
+| Plan | Requests per minute | Requests per day |
+| Growth | 120 | 50,000 |
+| Scale | 600 | 500,000 |
+| Starter | No API"""
+
+
+def test_units_keep_steps_items_rows_and_never_offer_headings_or_questions() -> None:
+    units = parse(SECTION, headings=("Request a reset link",))
+    kinds = [(u.kind, u.marker) for u in units]
+    assert kinds == [
+        ("heading", ""),
+        ("question", ""),
+        ("text", ""),
+        ("text", ""),
+        ("step", "1."),
+        ("step", "2."),
+        ("heading", ""),  # "Scale to Growth": a bold label, a heading in all but markup
+        ("item", "-"),
+        ("item", "-"),
+        ("heading", ""),  # the table's header row
+        ("row", ""),
+        ("row", ""),
+        ("heading", ""),  # a row cut off by chunking is never an answer
+    ]
+    lead = next(u for u in units if u.text == "To reset it:")
+    assert lead.lead and units[4].block == units[5].block != lead.block
+    assert units[10].text == "Plan: Growth; Requests per minute: 120; Requests per day: 50,000"
+
+
+def test_numbered_items_come_back_from_markdown_and_html() -> None:
+    markdown = "Intro\n\n1. Open **Settings**.\n2. Click [Save](https://x.example).\n\n- a bullet\n"
+    found = numbered_items(markdown, "md")
+    assert found == {item_key("Open Settings."): 1, item_key("Click Save."): 2}
+    html = '<p>x</p><ol start="3"><li>Third <b>step</b><ul><li>nested</li></ul></li><li>Fourth</li></ol><ul><li>b</li></ul>'
+    assert numbered_items(html, "html") == {item_key("Third step"): 3, item_key("Fourth"): 4}
+
+
+def test_chunks_of_a_section_join_without_their_overlap() -> None:
+    first = "Intro text. First sentence here.\n1. Step one is long enough"
+    second = "First sentence here.\n1. Step one is long enough\n2. Step two"
+    assert join_overlapping([first, second, "Totally new sentence."]) == (
+        "Intro text. First sentence here.\n1. Step one is long enough\n2. Step two\nTotally new sentence."
+    )
+    assert join_overlapping(["A sentence that ends.", "Next sentence of the paragraph."]) == (
+        "A sentence that ends. Next sentence of the paragraph."
+    )
