@@ -156,7 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "build" / "pii_model")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument("--model", type=Path, default=None, help="a pipeline directory other than the shipped one")
     args = parser.parse_args(argv)
+    if args.model:
+        import ingest.ner
+
+        ingest.ner.MODEL_DIR = args.model
     rows = [json.loads(line) for line in (args.data / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
     started = time.perf_counter()
     result = evaluate(rows, THRESHOLDS)

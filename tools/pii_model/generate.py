@@ -596,7 +596,10 @@ P: dict[str, tuple[list[str], list[str]]] = {
          "I spoke with your agent {n} yesterday.", "{n} from our finance team will take over.",
          "Our bookkeeper, {n}, can't see the invoices.", "Can you transfer ownership to {n}?",
          "Mein Kollege {n} hat das Konto eingerichtet.", "Mon collègue {n} s'occupe de la facturation.",
-         "Mi compañera {n} no recibe los correos.", "cc'ing {n} who handles our shipping"],
+         "Mi compañera {n} no recibe los correos.", "cc'ing {n} who handles our shipping",
+         "Sent by {n} via the Ledgerly app", "Submitted by {n}", "Requested by: {n}", "Assigned to {n}.",
+         "Contact person: {n}", "Owner: {n}", "Ansprechpartner: {n}", "Interlocuteur : {n}",
+         "I already emailed {n} about it.", "{n} said you would call back.", "Thanks to {n} for the help!"],
         ["{n} in accounting says the export is empty.", "Your colleague {n} promised a callback.",
          "I'm writing on behalf of {n}, who is travelling.", "The parcel was signed for by {n}.",
          "Meine Chefin {n} braucht Admin-Rechte.", "Le compte appartient à {n}.",
@@ -944,7 +947,10 @@ class Gen:
                             "\nDeutschland", "\nEspaña", "\nPolska", "\nViệt Nam", "\nTürkiye"])  # fmt: skip
         if self.split == "train":
             head = r.choice(["Ship to:\n", "Deliver to:\n", "Lieferanschrift:\n", "Adresse de livraison :\n",
-                             "Please update the recipient to:\n", "Return address:\n", ""])  # fmt: skip
+                             "Please update the recipient to:\n", "Return address:\n", "", "Versand an:\n",
+                             "Anschrift:\n", "Adresse de facturation :\n", "Dirección de envío:\n", "Odbiorca:\n",
+                             "Indirizzo di consegna:\n", "Alıcı:\n", "Người nhận:\n", "Attn:\n", "Bill to:\n",
+                             "Sold to:\n", "Adressat:\n", "Ontvanger:\n", "Remitente:\n"])  # fmt: skip
         else:
             head = r.choice(["Recipient:\n", "Empfänger:\n", "Destinataire :\n", "Destinatario:\n", "Consignee:\n",
                              "New shipping details:\n"])  # fmt: skip
@@ -975,10 +981,15 @@ class Gen:
         x = r.random()
         if x < 0.45 and self.hc:
             start = r.randrange(len(self.hc))
-            return "\n".join(self.hc[start : start + r.randint(1, 6)]), []
+            lines = self.hc[start : start + r.randint(1, 6)]
+            if r.random() < 0.15:  # help centers and mail write headings in capitals too
+                lines = [line.upper() if len(line) < 60 else line for line in lines]
+            return "\n".join(lines), []
         k = 0 if self.split == "train" else 1
         if x < 0.6:
             heads = r.sample(NEG_LISTS["product"][k] + NEG_LISTS["de_noun"][k], r.randint(1, 4))
+            if r.random() < 0.2:
+                heads = [head.upper() for head in heads]
             return r.choice(["\n", "\n\n", " > ", " · "]).join(heads), []
         if x < 0.7:
             return (
@@ -995,7 +1006,12 @@ class Gen:
                              "Our driver {n} could not find the {place} depot.",
                              "{n} ({month} shift) handled the {brand} returns.",
                              "Please ask {n} about the {product} settings.",
-                             "Ticket assigned to {n} on {weekday}."])  # fmt: skip
+                             "Ticket assigned to {n} on {weekday}.",
+                             "I met {n} at the {brand} store in {place}.",
+                             "{n} has been our customer since {month}.",
+                             "Since {month}, {n} handles all {brand} invoices.",
+                             "{n} flies to {place} on {weekday} and can't sign.",
+                             "The {product} report was exported by {n} in {month}."])  # fmt: skip
         else:
             tmpl = r.choice(["On {month} 9 {n} called about a {brand} order.",
                              "{n} works at our {place} office.",
@@ -1051,7 +1067,7 @@ ML: dict[str, dict[str, list[str]]] = {
 
 TEMPLATES: list[tuple[str, float]] = [
     ("email", 30), ("chat", 10), ("with_ids", 6), ("forwarded", 8), ("record", 7), ("casual", 8),
-    ("label_block", 6), ("multilingual", 12), ("negatives", 14), ("inline_names", 5),
+    ("label_block", 6), ("multilingual", 12), ("negatives", 14), ("inline_names", 8),
 ]  # fmt: skip
 
 
