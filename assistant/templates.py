@@ -116,9 +116,10 @@ def phrasing(locale: str) -> Phrasing:
 
 
 def greeting(locale: str, customer_name: str = "") -> str:
-    """The greeting of a reply, with the customer's name when it is known."""
+    """The greeting of a reply, with the customer's name when it is known (a redacted ``<PERSON>`` is not)."""
     p = phrasing(locale)
-    return p.greeting_named.format(name=customer_name.strip()) if customer_name.strip() else p.greeting
+    name = customer_name.strip()
+    return p.greeting_named.format(name=name) if name and "<" not in name else p.greeting
 
 
 def signature(locale: str, agent_name: str = "") -> str:

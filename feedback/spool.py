@@ -12,7 +12,7 @@ import fcntl
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,14 @@ from feedback.store import FeedbackStore
 log = logging.getLogger(__name__)
 
 SpoolRecord = InteractionIn | FeedbackIn | EditIn | EscalationIn
+Redact = Callable[[str], str]
+# What people type into a record, and the longest value each field takes. An interaction's question is
+# redacted by the answer service before it is asked, and its answer passes the output PII filter.
+_FREE_TEXT: tuple[tuple[type[SpoolRecord], tuple[tuple[str, int | None], ...]], ...] = (
+    (FeedbackIn, (("comment", 4000),)),
+    (EditIn, (("draft", None), ("sent", None))),
+    (EscalationIn, (("reason", 1000),)),
+)
 SPOOL_KINDS: tuple[Kind, ...] = ("interaction", "escalation", "feedback", "edit")
 """Replay order: parents before the records that point at them."""
 
@@ -70,6 +78,16 @@ def kind_of(record: SpoolRecord) -> Kind:
         if isinstance(record, model):
             return kind
     raise TypeError(f"cannot spool a {type(record).__name__}")
+
+
+def redacted(record: SpoolRecord, redact: Redact) -> SpoolRecord:
+    """``record`` with what a person typed into it (vote comment, draft and sent reply, escalation reason and
+    conversation) passed through ``redact``, as it may be stored or spooled."""
+    for model, fields in _FREE_TEXT:
+        if isinstance(record, model):
+            update = {name: redact(value)[:limit] for name, limit in fields if (value := getattr(record, name)).strip()}
+            return record.model_copy(update=update)
+    return record
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -278,8 +296,10 @@ class DurableWriter:
     if older entries still wait, the new one is spooled behind them.
     """
 
-    def __init__(self, store: FeedbackStore, spool: Spool, replay_batch: int = 200) -> None:
-        self.store, self.spool, self.replay_batch = store, spool, replay_batch
+    def __init__(
+        self, store: FeedbackStore, spool: Spool, replay_batch: int = 200, redact: Redact | None = None
+    ) -> None:
+        self.store, self.spool, self.replay_batch, self.redact = store, spool, replay_batch, redact
 
     @classmethod
     def open(cls, settings: FeedbackSettings) -> DurableWriter:
@@ -289,8 +309,12 @@ class DurableWriter:
     def write(self, record: SpoolRecord) -> WriteOutcome:
         """Store ``record``, or spool it if the database is unavailable; raises SpoolUnavailable if neither works.
 
-        Errors about the record itself (unknown interaction, id conflict) are raised as they are.
+        Errors about the record itself (unknown interaction, id conflict) are raised as they are. With
+        ``redact``, what people typed into the record is redacted first: neither the database nor the spool
+        ever holds it as typed.
         """
+        if self.redact is not None:
+            record = redacted(record, self.redact)
         kind = kind_of(record)
         if self.spool.has_pending():
             report = self.replay()

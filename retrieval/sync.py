@@ -66,7 +66,9 @@ class _DocPlan:
     def entry(self) -> ManifestEntry:
         """The manifest row this plan commits."""
         first = self.chunks[0]
-        return ManifestEntry(self.doc_id, first.doc_hash, str(Path(first.source_path).resolve()), first.tenant, self.ids)
+        return ManifestEntry(
+            self.doc_id, first.doc_hash, str(Path(first.source_path).resolve()), first.tenant, self.ids
+        )
 
 
 def _plan_of(chunks: Sequence[Chunk], entries: dict[str, ManifestEntry]) -> _DocPlan:

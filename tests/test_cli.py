@@ -85,7 +85,17 @@ def test_ask_json_has_the_api_shape_and_abstains_off_topic(sample_copy: Path) ->
     )
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout)
-    assert set(answer) == {"answer", "abstained", "confidence", "citations", "timings_ms"}
+    assert set(answer) == {
+        "answer",
+        "abstained",
+        "confidence",
+        "citations",
+        "related",
+        "needs_review",
+        "locale",
+        "notes",
+        "timings_ms",
+    }
     assert not answer["abstained"] and "60 minutes" in answer["answer"]
     assert answer["citations"] and all(c["title"] and c["snippet"] for c in answer["citations"])
     assert f"[{answer['citations'][0]['n']}]" in answer["answer"]

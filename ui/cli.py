@@ -522,9 +522,11 @@ def retention_apply(
     data_dir: DataDir = None,
 ) -> None:
     """Delete or anonymize what is older than each tenant's retention (DESKPILOT_RETENTION_DAYS)."""
-    from feedback.retention import apply_configured
+    from feedback.retention import apply_configured, purge_at_rest
 
-    report = apply_configured(AppSettings.load(data_dir).feedback, dry_run=dry_run)
+    settings = AppSettings.load(data_dir).feedback
+    report = apply_configured(settings, dry_run=dry_run, at_rest=False)
+    at_rest = purge_at_rest(settings, report.now, dry_run=dry_run)
     table = Table(title="retention" + (" (dry run)" if dry_run else ""))
     for column in ("tenant", "days", "cutoff", "mode", "interactions", "votes", "edits", "escalations"):
         table.add_column(column)
@@ -540,6 +542,19 @@ def retention_apply(
             str(t.escalations),
         )
     Console().print(table)
+    rest = Table(title="data dir" + (" (dry run)" if dry_run else ""))
+    for column in ("what", "removed", "anonymized"):
+        rest.add_column(column)
+    rest.add_row("ingest cache entries of deleted source files", str(at_rest.cache_entries), "")
+    rest.add_row(
+        "ingest cache files of an earlier version (text before redaction)", str(at_rest.legacy_cache_files), ""
+    )
+    rest.add_row(
+        "spooled writes older than their tenant's retention", str(at_rest.spool_deleted), str(at_rest.spool_anonymized)
+    )
+    rest.add_row("rejected spool entries older than their tenant's retention", str(at_rest.spool_rejected_removed), "")
+    rest.add_row("log and trace files older than the shortest retention", str(at_rest.log_files), "")
+    Console().print(rest)
 
 
 @spool_app.command("replay")

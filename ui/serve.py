@@ -74,7 +74,7 @@ def serving(settings: AppSettings, demo: bool = True, drain_every_s: float = 10.
     store.check_schema()
     retrieval = Retrieval(settings)
     tracer = tracer_from(settings.observability, retrieval.redact)
-    writer = durable_writer(store, Spool.from_settings(settings.feedback), tracer)
+    writer = durable_writer(store, Spool.from_settings(settings.feedback), tracer, retrieval.redact)
     service = retrieval.assistant()
     seed_budgets(retrieval.usage, store)
     tenants = sorted(stats_of(retrieval.index).by_tenant)

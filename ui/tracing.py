@@ -339,9 +339,15 @@ class ScoringWriter(DurableWriter):
     """
 
     def __init__(
-        self, store: FeedbackStore, spool: Spool, tracer: Tracer, replay_batch: int = 200, remember: int = 10_000
+        self,
+        store: FeedbackStore,
+        spool: Spool,
+        tracer: Tracer,
+        replay_batch: int = 200,
+        remember: int = 10_000,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
-        super().__init__(store, spool, replay_batch)
+        super().__init__(store, spool, replay_batch, redact)
         self.tracer, self._remember = tracer, remember
         self._traces: OrderedDict[UUID, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -391,6 +397,11 @@ def stepwise(trace: AnswerTrace, steps: Iterator[T]) -> Iterator[T]:
         yield item
 
 
-def durable_writer(store: FeedbackStore, spool: Spool, tracer: Tracer) -> DurableWriter:
-    """The writer a door records through: scoring votes when tracing is on, the plain durable writer otherwise."""
-    return ScoringWriter(store, spool, tracer) if tracer.enabled else DurableWriter(store, spool)
+def durable_writer(
+    store: FeedbackStore, spool: Spool, tracer: Tracer, redact: Callable[[str], str] | None = None
+) -> DurableWriter:
+    """The writer a door records through: scoring votes when tracing is on, the plain durable writer otherwise;
+    ``redact`` redacts what people typed (comments, replies, escalations) before it is stored or spooled."""
+    if tracer.enabled:
+        return ScoringWriter(store, spool, tracer, redact=redact)
+    return DurableWriter(store, spool, redact=redact)

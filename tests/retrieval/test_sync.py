@@ -147,7 +147,7 @@ def test_run_killed_before_deleting_stale_points_leaves_only_orphans(
         EdgeIndex.delete = die
     """
     _ingest_and_die(small_corpus, app_settings, die_on_delete)
-    ids, manifest_ids, entries = _state(app_settings)
+    ids, manifest_ids, _ = _state(app_settings)
     assert manifest_ids <= ids, "the manifest never names a point the index lacks"
     stale = ids - manifest_ids
     assert stale and all(len(pid) == 36 for pid in stale)

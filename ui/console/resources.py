@@ -119,7 +119,7 @@ def build(
         usage=service.usage,
     )
     directory = console.resolved_console_dir()
-    tickets = TicketStore(directory / "tickets.json")
+    tickets = TicketStore(directory / "tickets.json", retrieval.redact)
     tickets.seed(console.sample_tickets())
     tenants = sorted(stats_of(retrieval.index).by_tenant)
     if tenants:  # load the models now, not on the first agent's click
@@ -131,7 +131,7 @@ def build(
         assistant=service,
         fresh=fresh,
         store=store,
-        writer=writer or durable_writer(store, Spool.from_settings(settings.feedback), tracer),
+        writer=writer or durable_writer(store, Spool.from_settings(settings.feedback), tracer, retrieval.redact),
         tickets=tickets,
         flags=service.flags,
         ingest_log=IngestLog(directory / "ingest_runs.jsonl"),

@@ -91,10 +91,27 @@ def _from_sample(raw: dict[str, object]) -> Ticket:
 
 
 class TicketStore:
-    """Tickets in one JSON file; every change takes a file lock and replaces the file atomically."""
+    """Tickets in one JSON file; every change takes a file lock and replaces the file atomically.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    With ``redact``, the file keeps no personal data: subjects, bodies and sent replies are stored redacted,
+    and a customer's name and address as placeholders (they are personal data whatever they say)."""
+
+    def __init__(self, path: Path, redact: Callable[[str], str] | None = None) -> None:
+        self.path, self.redact = path, redact
+
+    def _at_rest(self, ticket: Ticket) -> Ticket:
+        """What the file keeps of a new ``ticket``."""
+        if self.redact is None:
+            return ticket
+        return ticket.model_copy(
+            update={
+                "subject": self.redact(ticket.subject) if ticket.subject.strip() else ticket.subject,
+                "body": self.redact(ticket.body),
+                "sent_text": self.redact(ticket.sent_text) if ticket.sent_text.strip() else ticket.sent_text,
+                "customer_name": "<PERSON>" if ticket.customer_name else "",
+                "customer_email": "<EMAIL_ADDRESS>" if ticket.customer_email else "",
+            }
+        )
 
     def seed(self, samples: Path | None) -> int:
         """Fill an inbox that was never created from a ``tickets.json`` file; returns how many were added."""
@@ -104,7 +121,7 @@ class TicketStore:
             if self.path.exists():
                 return 0
             raw = read_json(samples, {"tickets": []})
-            tickets = [_from_sample(t) for t in raw.get("tickets", [])]
+            tickets = [self._at_rest(_from_sample(t)) for t in raw.get("tickets", [])]
             write_json(self.path, [t.model_dump(mode="json") for t in tickets])
         return len(tickets)
 
@@ -153,11 +170,15 @@ class TicketStore:
                 subject=subject.strip() or body.strip().splitlines()[0][:80],
                 body=body.strip(),
             )
+            ticket = self._at_rest(ticket)
             write_json(self.path, [*raw, ticket.model_dump(mode="json")])
         return ticket
 
     def update(self, ticket_id: str, **changes: object) -> Ticket:
         """Change fields of one ticket (status, interaction_id, sent_text, handled_by); returns the new ticket."""
+        sent = changes.get("sent_text")
+        if self.redact is not None and isinstance(sent, str) and sent.strip():
+            changes["sent_text"] = self.redact(sent)
         with locked(self.path):
             raw = read_json(self.path, [])
             for i, item in enumerate(raw):

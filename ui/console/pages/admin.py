@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -114,11 +116,23 @@ def _ingest(
     product: str | None,
     locale: str | None,
 ) -> None:
-    """Save the upload under the data dir (named after its tenant, so ids never collide) and ingest it."""
-    directory = svc.console.resolved_console_dir() / "uploads" / tenant
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / f"{tenant}-{_safe_name(name)}"
-    path.write_bytes(content)
+    """Ingest the upload (named after its tenant, so ids never collide) from a temporary folder outside the data
+    dir, removed afterwards: the data dir keeps only its redacted chunks, never the file as uploaded."""
+    with tempfile.TemporaryDirectory(prefix="deskpilot-upload-") as folder:
+        path = Path(folder) / f"{tenant}-{_safe_name(name)}"
+        path.write_bytes(content)
+        _ingest_file(svc, identity, tenant, name, path, product, locale)
+
+
+def _ingest_file(
+    svc: Services,
+    identity: auth.Identity,
+    tenant: str,
+    name: str,
+    path: Path,
+    product: str | None,
+    locale: str | None,
+) -> None:
     with st.status(f"Ingesting {name} for {tenant}…", expanded=True) as status:
         progress = st.empty()
 
