@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# llama.cpp built for this CPU family, not -march=native: a native build of a VM's reported flags
+	# crashed with "Illegal instruction" here (2026-12-05).
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet --no-deps unstructured-inference==1.6.14
 	touch $(STAMP)
 

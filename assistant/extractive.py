@@ -54,7 +54,7 @@ _QUANTITY = re.compile(
     r"wie (viele|viel|lange|oft)|wann|combien|cu[áa]nto)",
     re.IGNORECASE,
 )
-_SEE_POINTER = re.compile(r"\s*\((see|siehe|voir|ver) [^)]*\)|[;,]\s*(see|siehe) .*$", re.IGNORECASE)
+SEE_POINTER = re.compile(r"\s*\((see|siehe|voir|ver) [^)]*\)|[;,]\s*(see|siehe) .*$", re.IGNORECASE)
 _DANGLING = re.compile(
     r"\b(see|as|shown|listed|mentioned|described|explained) (above|below)\b|\b(above|below)\s*[.):,;]|"
     r"\bthe (steps?|table|list|section|options?|settings?|image|screenshot|figure) (above|below)\b|"
@@ -313,7 +313,7 @@ def compose(
                 continue
             shown.append(row)
         kind = "text" if unit.kind in ("text", "question") else unit.kind
-        text = _SEE_POINTER.sub("", unit.text).strip()
+        text = SEE_POINTER.sub("", unit.text).strip()
         if not text or (_dangling(text) and not unit.lead and unit.kind != "step"):
             continue
         sentences.append(
@@ -359,7 +359,7 @@ def _emittable(units: list[Unit]) -> list[Unit]:
     """The units that can be shown: pointers and references elsewhere go, except in a list's lead-in or a step."""
     out = []
     for unit in units:
-        text = _SEE_POINTER.sub("", unit.text).strip()
+        text = SEE_POINTER.sub("", unit.text).strip()
         if text and not (_dangling(text) and not unit.lead and unit.kind != "step"):
             out.append(Unit(unit.kind, text, unit.block, unit.position, unit.marker, unit.number, unit.lead))
     return out

@@ -129,7 +129,7 @@ class Answer:
     related: tuple[Citation, ...] = ()
     """When the answer abstains: the 1-3 most related articles, offered as links beside the hand-off."""
     needs_review: bool = False
-    """True when the confidence is below 'medium': an agent should check the draft before sending it."""
+    """True when the confidence is below 'high': an agent should check the draft before sending it."""
     locale: str = ""
     """The language the answer is phrased in (the question's language)."""
     source_language: str = ""

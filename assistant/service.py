@@ -332,7 +332,7 @@ class AnswerService:
         else:
             ctx.sources, validated = _renumber(ctx.sources, validated)
             answer = self._compose(ctx, draft, validated, confidence)
-            answer = _with(answer, fallback_reason=fallback_reason, needs_review=confidence.level == "low")
+            answer = _with(answer, fallback_reason=fallback_reason, needs_review=confidence.level != "high")
         answer = _with(answer, features=features)
         if spent is not None and not (answer.prompt_tokens or answer.completion_tokens):
             answer = _with(answer, model=spent[0], prompt_tokens=spent[1], completion_tokens=spent[2])

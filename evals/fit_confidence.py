@@ -12,7 +12,7 @@ probabilities picked on the same half:
 
 - abstain below: the highest threshold that still answers >= ``--min-answered`` of the answerable dev questions;
 - high: the lowest threshold above which >= 90% of the dev answers are right;
-- medium: halfway between the two.
+- medium: the abstain threshold, so "low" means handed off and every answer shown is "medium" or "high".
 
 The test halves (locked) and the other help center are only reported, never fitted on.
 """
@@ -172,7 +172,7 @@ def fit(scored: Sequence[Scored], min_answered: float, fitted_on: str) -> Calibr
     calibration = Calibration(tuple(float(w) for w in weights), bias, 0.0, 0.0, 1.0, fitted_on)
     probabilities = np.array([_probability(calibration, s) for s in scored])
     abstain, high = pick_thresholds(probabilities, scored, min_answered)
-    medium = round((abstain + high) / 2, 4)
+    medium = round(abstain, 4)  # every answer that is shown is at least "medium"; "low" means handed off
     return Calibration(
         tuple(round(w, 5) for w in weights), round(bias, 5), round(abstain, 4), medium, round(high, 4), fitted_on
     )

@@ -92,7 +92,7 @@ class AnswerResponse(BaseModel):
         default_factory=list,
         description="When abstained: up to 3 related articles to offer as links beside the hand-off (not an answer).",
     )
-    needs_review: bool = Field(default=False, description="Confidence below 'medium': check before relying on it.")
+    needs_review: bool = Field(default=False, description="Confidence below 'high': check before relying on it.")
     locale: str = Field(default="", description="The language the answer is written in (the question's own).")
     notes: list[str] = Field(default_factory=list, description="Notes for the reader, in the answer's language.")
     blocks: list[BlockOut] = Field(
