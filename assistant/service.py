@@ -280,7 +280,10 @@ class AnswerService:
         ctx.locale = ctx.locale or "en"
 
         with stage("guard_sources", timings, kind="guardrail") as span:
-            ctx.sources, dropped = self._number_sources(self._whole_sections(result.hits))
+            # The extractive generator reads whole sections; an LLM keeps the retrieved chunks, so its prompt
+            # (and the token cap and routing that count it) stays the size of what was retrieved.
+            hits = result.hits if wanted == "llm" else self._whole_sections(result.hits)
+            ctx.sources, dropped = self._number_sources(hits)
             flags += [f"source_dropped:{hit.doc_id}:{'+'.join(kinds)}" for hit, kinds in dropped]
             span.annotate(sources=len(ctx.sources), dropped=[hit.doc_id for hit, _ in dropped])
         return ctx

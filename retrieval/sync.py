@@ -9,6 +9,7 @@ the manifest) and deletes first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,14 @@ from retrieval.store import Manifest, ManifestEntry
 Progress = Callable[[str, int, int], None]
 
 
+_LAYOUT = re.compile(r"^(?:\d{1,3}\.|-) (?=\S)|^\| | \|$", re.MULTILINE)
+
+
 def embedding_text(chunk: Chunk) -> str:
-    """What the dense model sees: title and section path give the chunk its context."""
-    return "\n".join(part for part in (chunk.title, chunk.section_label, chunk.text) if part)
+    """What the dense model sees: title and section path give the chunk its context. The layout marks ingest
+    writes for the answer's sake (``3. `` steps, ``- `` bullets, ``| `` rows) are left out: they carry no
+    meaning and move the vectors."""
+    return "\n".join(part for part in (chunk.title, chunk.section_label, _LAYOUT.sub("", chunk.text)) if part)
 
 
 def payload_of(chunk: Chunk) -> dict[str, Any]:
