@@ -157,7 +157,7 @@ def test_generate_returns_draft_with_provenance_and_usage(live_draft: Draft) -> 
     """Real llama.cpp server via OpenAILike.chat: the Draft names generator, model, prompt version and tokens."""
     assert live_draft.generator == "llm"
     assert live_draft.model == MODEL_ALIAS
-    assert live_draft.prompt_version == PROMPT_VERSION == "answer-v1"
+    assert live_draft.prompt_version == PROMPT_VERSION == "answer-v2"
     assert live_draft.raw.strip()
     assert live_draft.prompt_tokens > 50  # the system prompt alone is longer
     assert 0 < live_draft.completion_tokens <= 24
@@ -179,14 +179,17 @@ def test_model_output_is_parsed_into_the_sentences_and_cites_it_implies(live_dra
 
 
 def test_parse_draft_attaches_citations_to_their_sentences() -> None:
-    """Pure parsing (assistant/text.py rules): markers leave the text and land on the sentence they close."""
+    """Pure parsing (assistant/text.py rules): markers leave the text and land on the sentence they close; a
+    bulleted or numbered line keeps its layout (kind, marker, its own block)."""
     raw = "Refunds take 5 to 10 business days [1]. Ask billing for the receipt. [2]\n- Links expire after 1 hour [2][1]\n[3]"
     draft = parse_draft(raw, model="m")
     assert draft.sentences == (
         Sentence("Refunds take 5 to 10 business days.", (1,)),
         Sentence("Ask billing for the receipt.", (2,)),
-        Sentence("Links expire after 1 hour", (2, 1, 3)),
+        Sentence("Links expire after 1 hour", (2, 1, 3), kind="item", marker="-", block=1),
     )
+    steps = parse_draft("To reset it:\n1. Open Settings [1].\n2. Click Save [1].").sentences
+    assert [(s.kind, s.marker) for s in steps] == [("text", ""), ("step", "1."), ("step", "2.")]
     assert draft.raw == raw and draft.model == "m" and draft.prompt_version == PROMPT_VERSION
 
 
