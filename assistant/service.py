@@ -149,6 +149,7 @@ class AnswerService:
         """Load the redactor and the models now (one search, nothing cached), not on the first real question."""
         self.redact("warm-up", "en")
         detect_language("How do I reset my password?")
+        self.vocabularies.main_language(tenant)  # reads the index's chunks once per index version
         self.searcher.search("how do I reset my password", SearchFilter(tenant=tenant))
 
     def stream(self, question: Question) -> Iterator[StreamEvent]:
