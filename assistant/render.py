@@ -28,6 +28,7 @@ from typing import Literal
 
 from assistant.records import Answer, Citation, Sentence
 from assistant.templates import PHRASINGS, TEAM_NAMES, phrasing
+from assistant.text import strip_citations
 
 BlockKind = Literal["paragraph", "steps", "bullets", "rows"]
 
@@ -156,7 +157,7 @@ def _answer_sentences(answer: Answer | Sequence[Sentence]) -> tuple[Sentence, ..
 
 
 def _flat(text: str) -> str:
-    return " ".join(_MARKER.sub(" ", text).split()).replace(" .", ".").replace(" ,", ",")
+    return strip_citations(text)
 
 
 def layout(answer: Answer | Sequence[Sentence]) -> Layout:

@@ -8,6 +8,8 @@ from functools import cache
 from retrieval.sparse import tokenize
 
 _CITE = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+# The space a removed marker leaves before a full stop or comma; never the one before ".myshopify.com".
+_SPACE_BEFORE_MARK = re.compile(r" ([.,])(?=\s|$)")
 # Markers written after the full stop ("... once. [2]") move before it, so they stay with their sentence.
 _TRAILING_CITES = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)")
 # A sentence ends at . ! ? (optionally followed by closing quotes or brackets) when whitespace and an
@@ -51,7 +53,7 @@ def citations_in(sentence: str) -> tuple[int, ...]:
 
 def strip_citations(sentence: str) -> str:
     """The sentence without its ``[n]`` markers."""
-    return " ".join(_CITE.sub(" ", sentence).split()).replace(" .", ".").replace(" ,", ",")
+    return _SPACE_BEFORE_MARK.sub(r"\1", " ".join(_CITE.sub(" ", sentence).split()))
 
 
 @cache

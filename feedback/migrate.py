@@ -19,6 +19,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "feedback_alembic_version"
 # Serializes concurrent upgrades on PostgreSQL (two API workers starting at once); any constant will do.
 _PG_LOCK_KEY = 0x64706662
+_MIGRATION_LOCK_WAIT_S = 120.0
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -33,7 +34,8 @@ def _engine(target: str | Engine) -> Iterator[Engine]:
     if isinstance(target, Engine):
         yield target
         return
-    engine = make_engine(target)
+    # A second worker's upgrade waits for the first to finish, however slow the machine, instead of failing.
+    engine = make_engine(target, sqlite_busy_timeout_s=_MIGRATION_LOCK_WAIT_S)
     try:
         yield engine
     finally:

@@ -188,8 +188,9 @@ class ApiKeyRow(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
-def make_engine(url: str, connect_timeout_s: float = 3.0) -> Engine:
-    """An engine for the feedback store.
+def make_engine(url: str, connect_timeout_s: float = 3.0, sqlite_busy_timeout_s: float | None = None) -> Engine:
+    """An engine for the feedback store (``sqlite_busy_timeout_s``: how long a SQLite writer waits for the
+    lock; default ``connect_timeout_s``).
 
     SQLite: WAL, foreign keys on, and every transaction opened with ``BEGIN IMMEDIATE`` so concurrent
     writers queue on the busy timeout instead of failing when an audit append upgrades a read lock.
@@ -200,7 +201,9 @@ def make_engine(url: str, connect_timeout_s: float = 3.0) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: a database error must never carry question or comment text into a log.
-        engine = create_engine(url, hide_parameters=True, connect_args={"timeout": connect_timeout_s})
+        engine = create_engine(
+            url, hide_parameters=True, connect_args={"timeout": sqlite_busy_timeout_s or connect_timeout_s}
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

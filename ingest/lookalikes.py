@@ -139,6 +139,15 @@ def is_price(text: str, start: int, end: int) -> bool:
     )
 
 
+def is_price_not_address(text: str, start: int, end: int) -> bool:
+    """True for an address-shaped span whose numbers are all prices ("Le prix de 49,90 €"): a house number
+    has no decimals and no currency beside it."""
+    numbers = list(re.finditer(r"\d+(?:[.,\u00a0 ]\d+)*", text[start:end]))
+    return bool(numbers) and all(
+        is_price(text, start + m.start(), start + m.end()) and re.search(r"[.,]\d{2}$", m.group()) for m in numbers
+    )
+
+
 def is_phone_lookalike(text: str, start: int, end: int, cue: bool = False) -> bool:
     """True when a number that parses as a phone number is a date, a price, an id, a version or a count."""
     value = text[start:end]

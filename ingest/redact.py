@@ -526,7 +526,9 @@ def _is_lookalike(text: str, span: Span, allowed: set[str], kind: Kind = "custom
             or value in allowed
         )
     if span.entity_type in ("PERSON", "STREET_ADDRESS"):
-        return lookalikes.is_name_lookalike(text, span.start, span.end) if span.entity_type == "PERSON" else False
+        if span.entity_type == "PERSON":
+            return lookalikes.is_name_lookalike(text, span.start, span.end)
+        return lookalikes.is_price_not_address(text, span.start, span.end)
     if span.entity_type in ("US_SSN", "UK_NINO"):
         return lookalikes.is_date(value)
     return False
