@@ -36,9 +36,8 @@ def test_agent_handles_a_ticket_end_to_end(console: Console) -> None:
 
     reply = at.text_area(key=f"reply:{TICKET}:1")
     draft = str(reply.value)
-    # The editable draft keeps its [n] citations and is signed by the agent; the customer's name is not kept
-    # at rest (the stored ticket says <PERSON>), so the greeting has none.
-    assert draft.startswith("Hi,\n\n") and draft.endswith("\n\nBest regards,\nAva") and "[1]" in draft
+    # The editable draft greets the customer by name, keeps its [n] citations and is signed by the agent.
+    assert draft.startswith("Hi Derek,\n\n") and draft.endswith("\n\nBest regards,\nAva") and "[1]" in draft
     reply.input(draft + "\n\nP.S. The second charge is refunded today.")
     at.button(key="send").click().run()
     assert not at.exception, at.exception
@@ -46,8 +45,8 @@ def test_agent_handles_a_ticket_end_to_end(console: Console) -> None:
     assert len(edits) == 1
     sent = edits[0].sent
     # What the customer gets: no [n] markers, the cited articles listed; the draft is stored as it would have been
-    # sent unedited, so the distance is the agent's postscript only.
-    assert sent.startswith("Hi,") and "\nSources:\n- " in sent and "[1]" not in sent
+    # sent unedited, so the distance is the agent's postscript only. The store keeps it redacted.
+    assert sent.startswith("Hi <PERSON>,") and "\nSources:\n- " in sent and "[1]" not in sent and "Derek" not in sent
     assert sent == edits[0].draft + "\n\nP.S. The second charge is refunded today."
     assert edits[0].distance > 0 and edits[0].editor == "console:ava"
     ticket = console.services.tickets.get(TICKET)
@@ -85,7 +84,7 @@ def test_regenerate_makes_a_new_draft_and_a_new_interaction(console: Console) ->
     regenerated = console.store.get_interaction(second, TENANT)
     assert regenerated is not None and not regenerated.cached, "Regenerate answers again, not from the cache"
     redrafted = str(at.text_area(key="reply:T-1001:2").value)
-    assert redrafted.startswith("Hi,\n\n") if not regenerated.abstained else redrafted == ""
+    assert redrafted.startswith("Hi ") if not regenerated.abstained else redrafted == ""
 
 
 def test_a_pasted_ticket_lands_in_the_inbox_and_gets_a_draft(console: Console) -> None:
@@ -97,7 +96,9 @@ def test_a_pasted_ticket_lands_in_the_inbox_and_gets_a_draft(console: Console) -
     assert not at.exception, at.exception
     selected = at.radio(key="inbox_ticket").value
     ticket = console.services.tickets.get(str(selected))
-    assert ticket is not None and ticket.tenant == TENANT and ticket.customer_name == "<PERSON>"
+    assert ticket is not None and ticket.tenant == TENANT and ticket.customer_name == "Jo Bloggs"
+    stored = console.services.tickets.path.read_text(encoding="utf-8")
+    assert "Bloggs" not in stored and "Derek" not in stored, "names are sealed at rest"
     assert "555-0100" not in ticket.body, "the inbox keeps only the redacted ticket"
     assert ticket.interaction_id, "opening the pasted ticket drafted a reply"
     interaction = console.store.get_interaction(ticket.interaction_id, TENANT)

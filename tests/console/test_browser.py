@@ -189,11 +189,12 @@ def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], pa
         interaction = mine[0]
         assert "555-0100" not in interaction.question and "<PHONE_NUMBER>" in interaction.question
         edits = store.list_edits("ledgerly", interaction_id=interaction.id).items
-        assert len(edits) == 1 and edits[0].sent.endswith("Ava\n\nP.S. I have also unlocked your sign-in.")
-        assert edits[0].sent.startswith("Hi Maria,") and "\nSources:\n- " in edits[0].sent
-        assert not BARE_MARKER.search(edits[0].sent) and not PLACEHOLDER.search(edits[0].sent)
+        # The store keeps the reply as sent, redacted: no name of the customer's (or the agent's) at rest.
+        assert len(edits) == 1 and edits[0].sent.endswith("\n\nP.S. I have also unlocked your sign-in.")
+        assert edits[0].sent.startswith("Hi <PERSON>,") and "\nSources:\n- " in edits[0].sent
+        assert "Maria" not in edits[0].sent and not BARE_MARKER.search(edits[0].sent)
         # The draft is stored as it would have gone out unedited: the distance is the agent's P.S. only.
-        assert edits[0].draft.startswith("Hi Maria,") and not BARE_MARKER.search(edits[0].draft)
+        assert edits[0].draft.startswith("Hi <PERSON>,") and not BARE_MARKER.search(edits[0].draft)
         assert edits[0].sent == edits[0].draft + "\n\nP.S. I have also unlocked your sign-in."
         votes = store.list_feedback("ledgerly", interaction_id=interaction.id).items
         assert [(v.thumbs, v.reason_codes, v.comment) for v in votes] == [

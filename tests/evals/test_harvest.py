@@ -104,7 +104,7 @@ def _light_edit(draft: str) -> str:
     """What an agent does to a good draft: another greeting and sign-off, and a personal line with PII."""
     paragraphs = draft.split("\n\n")
     paragraphs[0] = "Hi Jane,"
-    paragraphs[1] += f" If the bank needs more, call me on {PHONE} or write to {EMAIL}."
+    paragraphs[-3] += f" If the bank needs more, call me on {PHONE} or write to {EMAIL}."  # the answer's last
     return "\n\n".join(paragraphs).replace("Best regards,", "Kind regards,")
 
 

@@ -21,6 +21,7 @@ from ingest.pipeline import IngestPipeline
 from retrieval.index import stats_of
 from retrieval.records import IndexStats
 from ui.canary import Arm, Canary, for_data_dir
+from ui.console.contacts import ContactSealer
 from ui.console.flags import FlagStore
 from ui.console.ingestlog import IngestLog
 from ui.console.settings import ConsoleSettings
@@ -119,7 +120,10 @@ def build(
         usage=service.usage,
     )
     directory = console.resolved_console_dir()
-    tickets = TicketStore(directory / "tickets.json", retrieval.redact)
+    key = console.console_contact_key
+    tickets = TicketStore(
+        directory / "tickets.json", retrieval.redact, ContactSealer(key.get_secret_value() if key else None)
+    )
     tickets.seed(console.sample_tickets())
     tenants = sorted(stats_of(retrieval.index).by_tenant)
     if tenants:  # load the models now, not on the first agent's click

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ui.api.roles import Role
@@ -82,6 +82,13 @@ class ConsoleSettings(BaseSettings):
         description="Tickets (data/samples/inbox/tickets.json format) seeded into an empty inbox; None = the samples.",
     )
     console_dir: Path | None = Field(default=None, description="The console's own files; None = <data_dir>/console.")
+    console_contact_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Fernet key sealing tickets' customer names and addresses at rest, so replies greet by name across "
+            "restarts and replicas; None = a key that lives as long as the process. Keep it out of the data dir."
+        ),
+    )
 
     def users(self) -> dict[str, ConsoleUser]:
         """The users who may sign in with a password: the configured ones, else the demo users (if allowed)."""

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from assistant.jsonfile import locked, read_json, write_json
 from feedback.records import utcnow
+from ui.console.contacts import ContactSealer
 
 Status = Literal["open", "sent", "escalated"]
 STATUSES: tuple[Status, ...] = ("open", "sent", "escalated")
@@ -94,10 +95,29 @@ class TicketStore:
     """Tickets in one JSON file; every change takes a file lock and replaces the file atomically.
 
     With ``redact``, the file keeps no personal data: subjects, bodies and sent replies are stored redacted,
-    and a customer's name and address as placeholders (they are personal data whatever they say)."""
+    and a customer's name and address sealed by ``sealer`` (as placeholders without one): they are personal
+    data whatever they say, and the reply needs the name."""
 
-    def __init__(self, path: Path, redact: Callable[[str], str] | None = None) -> None:
-        self.path, self.redact = path, redact
+    def __init__(
+        self, path: Path, redact: Callable[[str], str] | None = None, sealer: ContactSealer | None = None
+    ) -> None:
+        self.path, self.redact, self.sealer = path, redact, sealer
+
+    def _contact(self, value: str, placeholder: str) -> str:
+        if not value:
+            return ""
+        return self.sealer.seal(value) if self.sealer is not None else placeholder
+
+    def _readable(self, raw: dict[str, object]) -> Ticket:
+        ticket = Ticket.model_validate(raw)
+        if self.sealer is None:
+            return ticket
+        return ticket.model_copy(
+            update={
+                "customer_name": self.sealer.open(ticket.customer_name),
+                "customer_email": self.sealer.open(ticket.customer_email),
+            }
+        )
 
     def _at_rest(self, ticket: Ticket) -> Ticket:
         """What the file keeps of a new ``ticket``."""
@@ -108,8 +128,8 @@ class TicketStore:
                 "subject": self.redact(ticket.subject) if ticket.subject.strip() else ticket.subject,
                 "body": self.redact(ticket.body),
                 "sent_text": self.redact(ticket.sent_text) if ticket.sent_text.strip() else ticket.sent_text,
-                "customer_name": "<PERSON>" if ticket.customer_name else "",
-                "customer_email": "<EMAIL_ADDRESS>" if ticket.customer_email else "",
+                "customer_name": self._contact(ticket.customer_name, "<PERSON>"),
+                "customer_email": self._contact(ticket.customer_email, "<EMAIL_ADDRESS>"),
             }
         )
 
@@ -127,7 +147,7 @@ class TicketStore:
 
     def all(self) -> list[Ticket]:
         """Every ticket, newest first."""
-        tickets = [Ticket.model_validate(t) for t in read_json(self.path, [])]
+        tickets = [self._readable(t) for t in read_json(self.path, [])]
         return sorted(tickets, key=lambda t: (t.received_at, t.ticket_id), reverse=True)
 
     def list(self, tenants: Collection[str] | None = None, statuses: Collection[str] | None = None) -> list[Ticket]:
@@ -170,9 +190,9 @@ class TicketStore:
                 subject=subject.strip() or body.strip().splitlines()[0][:80],
                 body=body.strip(),
             )
-            ticket = self._at_rest(ticket)
-            write_json(self.path, [*raw, ticket.model_dump(mode="json")])
-        return ticket
+            stored = self._at_rest(ticket).model_dump(mode="json")
+            write_json(self.path, [*raw, stored])
+        return self._readable(stored)
 
     def update(self, ticket_id: str, **changes: object) -> Ticket:
         """Change fields of one ticket (status, interaction_id, sent_text, handled_by); returns the new ticket."""
@@ -186,7 +206,7 @@ class TicketStore:
                     ticket = Ticket.model_validate({**item, **changes, "updated_at": utcnow()})
                     raw[i] = ticket.model_dump(mode="json")
                     write_json(self.path, raw)
-                    return ticket
+                    return self._readable(raw[i])
         raise KeyError(f"no ticket {ticket_id!r} in {self.path}")
 
 
