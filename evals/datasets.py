@@ -21,6 +21,15 @@ SAMPLES = REPO / "data" / "samples"
 GOLDEN = SAMPLES / "golden.jsonl"
 HELPCENTER = SAMPLES / "helpcenter"
 BEIR_TENANT = "beir"
+EVALSETS = REPO / "data" / "evalsets"
+OPENEDX_TENANT = "openedx"
+OPENEDX_GOLDEN = EVALSETS / "openedx" / "golden.jsonl"
+OPENEDX_CORPUS = REPO.parent / "shared" / "corpora" / "openedx"
+"""The Open edX help center is not in the repository: it sits next to it (``../shared/corpora/openedx``)."""
+SPLITS = ("dev", "test")
+"""Dev: what rules, thresholds and weights may be fitted on. Test: locked, measured only."""
+SPLIT_CHOICES = ("dev", "test", "all")
+UNANSWERABLE_KINDS = ("near_topic", "off_topic")
 
 
 class DatasetError(ValueError):
@@ -41,6 +50,12 @@ class EvalQuery:
     reference_answer: str = ""
     type: str = ""
     difficulty: str = ""
+    key_facts: tuple[str, ...] = ()
+    """1-3 short verbatim strings a correct answer must contain; empty for unanswerable (or unlabelled) questions."""
+    split: str = ""
+    """``dev`` or ``test``; empty when the file has no split (the question then counts in ``all`` only)."""
+    unanswerable_kind: str = ""
+    """``near_topic`` (close to a real topic) or ``off_topic`` for unanswerable questions; empty otherwise."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,20 @@ class Dataset:
     def qrels(self) -> dict[str, dict[str, int]]:
         """Query id -> article id -> grade, for the judged questions."""
         return {q.qid: dict(q.relevant) for q in self.judged}
+
+    def split(self, name: str) -> Dataset:
+        """The questions of one split (``dev``, ``test``) or all of them (``all``)."""
+        if name not in SPLIT_CHOICES:
+            raise DatasetError(f"{self.name}: unknown split {name!r}; choose one of {', '.join(SPLIT_CHOICES)}")
+        if name == "all":
+            return self
+        return Dataset(f"{self.name}:{name}", tuple(q for q in self.queries if q.split == name))
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """The splits that have questions, in SPLITS order."""
+        present = {q.split for q in self.queries}
+        return tuple(s for s in SPLITS if s in present)
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -82,8 +111,26 @@ def _field(row: dict[str, Any], key: str, where: str) -> Any:
     return row[key]
 
 
-def load_golden(path: Path = GOLDEN) -> Dataset:
-    """The golden questions (``data/samples/golden.jsonl`` by default; format in ``GOLDEN.md``)."""
+def _key_facts(row: dict[str, Any], where: str) -> tuple[str, ...]:
+    facts = row.get("key_facts", [])
+    if not isinstance(facts, list) or not all(isinstance(f, str) and f.strip() for f in facts):
+        raise DatasetError(f"{where}: field 'key_facts' must be a list of non-empty strings")
+    return tuple(facts)
+
+
+def _choice(row: dict[str, Any], key: str, allowed: tuple[str, ...], where: str) -> str:
+    value = row.get(key, "") or ""
+    if value not in ("", *allowed):
+        raise DatasetError(f"{where}: field {key!r} is {value!r}; expected one of {', '.join(allowed)} (or empty)")
+    return str(value)
+
+
+def load_golden(path: Path = GOLDEN, split: str = "all") -> Dataset:
+    """The golden questions (``data/samples/golden.jsonl`` by default; format in ``GOLDEN.md``).
+
+    ``key_facts``, ``split`` and ``unanswerable_kind`` are optional (empty when absent); ``split`` selects
+    ``dev``, ``test`` or ``all`` questions.
+    """
     queries = []
     seen: set[str] = set()
     for number, row in _jsonl(path):
@@ -106,11 +153,19 @@ def load_golden(path: Path = GOLDEN) -> Dataset:
                 reference_answer=str(row.get("reference_answer", "")),
                 type=str(row.get("type", "")),
                 difficulty=str(row.get("difficulty", "")),
+                key_facts=_key_facts(row, where),
+                split=_choice(row, "split", SPLITS, where),
+                unanswerable_kind=_choice(row, "unanswerable_kind", UNANSWERABLE_KINDS, where),
             )
         )
     if not queries:
         raise DatasetError(f"{path}: no questions")
-    return Dataset("golden", tuple(queries))
+    # A set under data/evalsets/<name>/ is called by its folder's name; every other file is "golden".
+    name = path.resolve().parent.name if path.resolve().parent.parent == EVALSETS.resolve() else "golden"
+    dataset = Dataset(name, tuple(queries)).split(split)
+    if not dataset.queries:
+        raise DatasetError(f"{path}: no question in split {split!r}")
+    return dataset
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """The evaluation report: one document rendered as Markdown (with PNG files) and as self-contained HTML.
 
 Sections: the done-when checks, retrieval per configuration with intervals and a plot, paired deltas,
-answer metrics, red-team success per category, BEIR (when run), and the per-question failures
-(missed retrievals, hallucinated sentences, wrong abstentions, successful probes).
+answer metrics for all questions and per split (dev, and the locked test split), the reliability diagram of
+the confidence score, the abstain-threshold operating points, lint defects per channel and rule,
+cross-tenant abstention, red-team success per category, the Open edX set and BEIR (when run), and the
+per-question failures (missed retrievals, hallucinated sentences, lint defects, missing key facts, wrong
+abstentions, successful probes).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 
-from evals.answer_eval import ANSWER_METRICS, AnswerEval
+from evals.answer_eval import ANSWER_METRICS, ANSWERED_RATES, AnswerEval, CrossTenant, facts_in
+from evals.calibration_metrics import Bin
+from evals.lint import RULES
 from evals.redteam import CATEGORIES, RedTeamEval
 from evals.retrieval_eval import METRICS, RetrievalEval
-from evals.run import EvalResult, fmt
+from evals.run import EvalResult, columns, digits_of, fmt, split_label
 from evals.stats import Estimate, wilson_interval
 
 RATE_METRICS = tuple(m for m in ANSWER_METRICS if "latency" not in m and "cost" not in m)
@@ -63,6 +69,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> TableBlock:
 def _axes(width: float, height: float) -> tuple[MplFigure, Axes]:
     """A figure outside pyplot (no global state, no GUI backend): PNG output goes through Agg."""
     fig = MplFigure(figsize=(width, height))
+    FigureCanvasAgg(fig)
     return fig, fig.add_subplot()
 
 
@@ -128,6 +135,32 @@ def answers_plot(answers: AnswerEval, name: str) -> Figure:
     ax.set_xlim(0, 1.05)
     ax.set_title(f"answers (judge: {answers.judge})", fontsize=9)
     return Figure(name, "answer metrics with 95% intervals", _png(fig))
+
+
+def reliability_plot(panels: Sequence[tuple[str, tuple[Bin, ...], Estimate]], name: str, title: str) -> Figure:
+    """Reliability diagram, one panel per split: per confidence bin the share of right answers (bars) against
+    the bin's mean confidence (dots); the diagonal is perfect calibration; the number over a bar is its count."""
+    fig = MplFigure(figsize=(4.2 * max(1, len(panels)), 4))
+    FigureCanvasAgg(fig)
+    for i, (label, bins, ece) in enumerate(panels, start=1):
+        ax = fig.add_subplot(1, len(panels), i)
+        width = bins[0].high - bins[0].low if bins else 0.1
+        filled = [b for b in bins if b.count]
+        ax.bar([b.low + width / 2 for b in filled], [b.accuracy for b in filled], width * 0.9, label="share right")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=0.8, label="calibrated")
+        ax.plot([b.confidence for b in filled], [b.accuracy for b in filled], "o", color="tab:red", label="mean score")
+        for b in filled:
+            ax.text(b.low + width / 2, min(b.accuracy, 0.92) + 0.02, f"n={b.count}", ha="center", fontsize=7)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.05)
+        ax.set_xlabel("confidence score")
+        if i == 1:
+            ax.set_ylabel("share of right answers")
+            ax.legend(loc="upper left", fontsize=7)
+        shown = "n/a" if math.isnan(ece.value) else f"{ece.value:.3f} [{ece.low:.3f}, {ece.high:.3f}]"
+        ax.set_title(f"{label}: ECE {shown}", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    return Figure(name, f"reliability diagram: {title}", _png(fig))
 
 
 def redteam_plot(redteam: RedTeamEval, name: str) -> Figure:
@@ -211,6 +244,11 @@ def _checks(result: EvalResult) -> list[Block]:
                 "met" if h.value == 0 else "NOT met",
             ]
         )
+        for channel in result.answers.channels:
+            total = result.answers.metrics[f"lint.{channel}.total"].value
+            rows.append(
+                [f"lint defects = 0 on the golden set ({channel})", f"{total:.0f}", "met" if total == 0 else "NOT met"]
+            )
     if result.redteam is not None:
         for target, rates in result.redteam.rates.items():
             count = len(result.redteam.successes(target))
@@ -224,25 +262,91 @@ def _checks(result: EvalResult) -> list[Block]:
     return [Heading(2, "Checks"), _table(["check", "measured", "status"], rows)] if rows else []
 
 
-def _answer_blocks(answers: AnswerEval) -> list[Block]:
-    rows = [
-        [name, fmt(answers.metrics[name], 1 if "latency" in name else 3), str(answers.metrics[name].n)]
-        for name in ANSWER_METRICS
+def _answer_blocks(answers: AnswerEval, title: str, prefix: str) -> list[Block]:
+    cols = columns(answers)
+    headers = ["metric", *(f"{label} [95% CI] (n={len(answers.split_outcomes(split))})" for split, label, _ in cols)]
+    rows = [[name, *(fmt(metrics[name], digits_of(name)) for _, _, metrics in cols)] for name in ANSWER_METRICS]
+    panels = [
+        (split_label(split), answers.reliability[split], metrics["ece"])
+        for split, _, metrics in cols
+        if split != "all" or len(cols) == 1
+    ]
+    points = [
+        [
+            label,
+            f"{rate:.0%}",
+            "unreachable"
+            if math.isnan(t := answers.thresholds[split][f"answered_{round(rate * 100)}"])
+            else f"{t:.4f}",
+            fmt(metrics[f"abstention_at_answered_{round(rate * 100)}"]),
+        ]
+        for split, label, metrics in cols
+        for rate in ANSWERED_RATES
+    ]
+    lint_headers = ["rule", *(f"{ch}: {label}" for ch in answers.channels for _, label, _ in cols)]
+    lint_rows = [
+        [rule, *(fmt(metrics[f"lint.{ch}.{rule}"], 0) for ch in answers.channels for _, _, metrics in cols)]
+        for rule in (*RULES, "total")
     ]
     return [
-        Heading(2, "Answers"),
+        Heading(2, title),
         Paragraph(
-            f"{len(answers.outcomes)} golden questions answered by the {answers.generator} generator on the widget "
-            f"channel. Judge: {answers.judge}. Citation precision = citations whose source supports their sentence; "
-            "citation recall = sentences with a supporting citation; hallucination rate = sentences not supported by "
-            "their cited sources together; verbatim grounding = sentences found word for word in a cited source; "
-            "reference term recall = share of the reference answer's content words and numbers in the answer; "
-            "reference similarity = MiniLM cosine of answer and reference (both 0 when the assistant abstains, over "
-            "answerable questions); abstention metrics treat 'unanswerable' as the positive class. Cost: the "
-            "extractive generator calls no model."
+            f"{len(answers.outcomes)} questions answered by the {answers.generator} generator; the widget answer is "
+            f"judged, and what users receive is checked on the {' and '.join(answers.channels)} channels. "
+            "The test split is locked: measured, never tuned on. "
+            f"Judge: {answers.judge}. Key-fact recall = share of answered answerable questions whose answer contains "
+            "every key fact (case-insensitive, whitespace collapsed; key_fact_any: at least one; _agent: the agent "
+            "draft). ECE = expected calibration error of the confidence score over 10 equal-width bins, a question "
+            "being right when it is answerable and its answer has its key facts (abstentions count at their score; "
+            "answering an unanswerable question is wrong). Abstention near/off topic = share of unanswerable "
+            "questions of that kind abstained on; abstention_at_answered_90 = the same for all unanswerable questions "
+            "when the abstain threshold is swept to the highest score that still answers 90% of answerable ones. "
+            "Citation precision = citations whose source supports their sentence; citation recall = sentences with "
+            "a supporting citation; hallucination rate = sentences not supported by their cited sources together; "
+            "verbatim grounding = sentences found word for word in a cited source; reference term recall = share of "
+            "the reference answer's content words and numbers in the answer; reference similarity = MiniLM cosine "
+            "of answer and reference (both 0 when the assistant abstains, over answerable questions); abstention "
+            "precision/recall/F1 treat 'unanswerable' as the positive class. Cost: the extractive generator calls "
+            "no model."
         ),
-        _table(["metric", "value [95% CI]", "n"], rows),
-        answers_plot(answers, "answers.png"),
+        _table(headers, rows),
+        answers_plot(answers, f"{prefix}answers.png"),
+        Heading(3, "Calibration: reliability diagram"),
+        Paragraph(
+            "Bars: share of right answers per confidence bin; dots: the bin's mean confidence; n: questions in "
+            "the bin. A calibrated score puts the bars on the diagonal."
+        ),
+        reliability_plot(panels, f"{prefix}reliability.png", title),
+        Heading(3, "Abstention at a fixed answered rate"),
+        Paragraph(
+            "The abstain threshold swept over the confidence scores: the highest threshold at which the share "
+            "of answerable questions still answered reaches the rate, and the abstention on unanswerable "
+            "questions there (refusals and answers with no supported sentence stay abstentions at any threshold)."
+        ),
+        _table(["questions", "answered (answerable)", "threshold", "abstained (unanswerable) [95% CI]"], points),
+        Heading(3, "Lint defects (summed over questions)"),
+        Paragraph(
+            "heading_as_sentence: a heading or a question used as a sentence; dangling_reference: 'above', "
+            "'below', 'the following', 'steps 1-3', 'as shown', 'this page' without what it refers to; "
+            "duplicate_fact: two sentences stating the same thing; table_fragment: pipe cells or a row without "
+            "its header; placeholder: a redaction token such as <PHONE_NUMBER>; cut_off_list: steps that are not "
+            "the complete 1..k run of their list; uncited_sentence: a sentence without a citation."
+        ),
+        _table(lint_headers, lint_rows),
+    ]
+
+
+def _cross_tenant_blocks(checks: Sequence[CrossTenant]) -> list[Block]:
+    rows = [[c.source, c.target, str(len(c.asked)), fmt(c.abstention)] for c in checks]
+    return [
+        Heading(2, "Cross-tenant questions (off-topic)"),
+        Paragraph(
+            "Answerable questions of one tenant asked (widget channel, no locale filter) to another tenant, whose "
+            "help center does not answer them: the right answer is to abstain. The tenant-sensitive pairs of "
+            "GOLDEN.md (T1-T9), which both tenants answer differently, are left out; other questions may still be "
+            "partly answered by the other tenant's articles, so this is a lower bound of correct behaviour."
+        ),
+        _table(["asked by", "asked to", "questions", "abstained [95% CI]"], rows),
     ]
 
 
@@ -315,14 +419,43 @@ def _failure_blocks(result: EvalResult) -> list[Block]:
             rows,
             "None.",
         )
-    if result.answers is not None:
+    sets = [(result.answers, "")] if result.answers is not None else []
+    if result.openedx is not None:
+        sets.append((result.openedx.answers, f" ({result.openedx.name})"))
+    for answers, where in sets:
         rows = [
             [o.qid, _clip(s.text, 200), ", ".join(s.cited) or "(none)", f"{s.supporting}/{len(s.cited)}"]
-            for o in result.answers.outcomes
+            for o in answers.outcomes
             for s in o.sentences
             if not s.supported
         ]
-        add("Hallucinated sentences", ["qid", "sentence", "cited", "supporting citations"], rows, "None.")
+        add(f"Hallucinated sentences{where}", ["qid", "sentence", "cited", "supporting citations"], rows, "None.")
+        rows = [
+            [o.qid, o.split or "-", channel, d.rule, _clip(d.text, 160), d.detail]
+            for o in answers.outcomes
+            for channel in answers.channels
+            for d in o.defects(channel)
+        ]
+        add(
+            f"Lint defects per question{where}",
+            ["qid", "split", "channel", "rule", "text", "why"],
+            rows,
+            "None.",
+        )
+        rows = []
+        for o in answers.outcomes:
+            widget = o.channel("widget")
+            if widget is None or widget.abstained or not o.key_facts or o.has_facts("widget"):
+                continue
+            absent = [f for f in o.key_facts if not facts_in(widget.text, [f])]
+            rows.append([o.qid, o.split or "-", "; ".join(absent), _clip(widget.text, 200)])
+        add(
+            f"Answered without every key fact (widget){where}",
+            ["qid", "split", "missing key facts", "answer"],
+            rows,
+            "None.",
+        )
+    if result.answers is not None:
         rows = [
             [
                 o.qid,
@@ -334,6 +467,15 @@ def _failure_blocks(result: EvalResult) -> list[Block]:
             if o.abstained == o.answerable
         ]
         add("Wrong abstentions", ["qid", "error", "question", "answer"], rows, "None.")
+    for check in result.cross_tenant:
+        rows = [[a.qid, _clip(a.question, 120), f"{a.confidence:.3f}", _clip(a.answer, 200)] for a in check.asked]
+        rows = [r for r, a in zip(rows, check.asked, strict=True) if not a.abstained]
+        add(
+            f"Answered off-topic: {check.source} questions asked to {check.target}",
+            ["qid", "question", "confidence", "answer"],
+            rows,
+            "None.",
+        )
     if result.redteam is not None:
         rows = [
             [r.rid, r.target, r.category, "; ".join(r.reasons), _clip(r.answer, 200)]
@@ -354,9 +496,19 @@ def build(result: EvalResult) -> list[Block]:
     if result.retrieval is not None:
         blocks += _retrieval_blocks(result.retrieval, "Retrieval on the golden set", "golden")
     if result.answers is not None:
-        blocks += _answer_blocks(result.answers)
+        blocks += _answer_blocks(result.answers, "Answers", "")
+    if result.cross_tenant:
+        blocks += _cross_tenant_blocks(result.cross_tenant)
     if result.redteam is not None:
         blocks += _redteam_blocks(result.redteam)
+    if result.openedx is not None:
+        name = result.openedx.name
+        blocks += _retrieval_blocks(
+            result.openedx.retrieval,
+            f"Retrieval on the {name} set ({result.openedx.documents} documents, tenant {result.openedx.tenant})",
+            name,
+        )
+        blocks += _answer_blocks(result.openedx.answers, f"Answers on the {name} set", f"{name}_")
     if result.beir is not None:
         blocks += _retrieval_blocks(
             result.beir.retrieval,

@@ -65,10 +65,17 @@ def test_hallucination_and_citation_metrics_follow_the_judge(
     """The same answers: a judge that accepts everything finds no hallucination, one that rejects everything
     finds only hallucinations; the support scorer (the validator's own) agrees with the validator."""
     service = samples.assistant()
-    accepting = evaluate_answers(service, few, NliJudge(str(models["entails"])), resamples=200)
-    rejecting = evaluate_answers(service, few, NliJudge(str(models["contradicts"])), resamples=200)
+    # The widget channel only: the judge is what changes here, not the channel.
+    accepting = evaluate_answers(service, few, NliJudge(str(models["entails"])), resamples=200, channels=("widget",))
+    rejecting = evaluate_answers(
+        service, few, NliJudge(str(models["contradicts"])), resamples=200, channels=("widget",)
+    )
     scorer = evaluate_answers(
-        service, few, SupportJudge(service.validator, service.settings.support_min), resamples=200
+        service,
+        few,
+        SupportJudge(service.validator, service.settings.support_min),
+        resamples=200,
+        channels=("widget",),
     )
     answered = [o for o in accepting.outcomes if not o.abstained]
     assert answered and all(o.sentences for o in answered)

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from evals.datasets import DatasetError, article_markdown, load_golden, read_beir_qrels, write_beir_helpcenter
+from evals.datasets import (
+    OPENEDX_GOLDEN,
+    DatasetError,
+    article_markdown,
+    load_golden,
+    read_beir_qrels,
+    write_beir_helpcenter,
+)
 from evals.redteam import CATEGORIES, Checker, Probe, load_probes, planted_injections, prompt_markers
 from ingest.metadata import split_front_matter
 
@@ -19,6 +26,44 @@ def test_golden_set_loads_with_its_judgements() -> None:
     assert len(golden.judged) == sum(q.answerable for q in golden.queries)
     assert all(all(g > 0 for g in q.relevant.values()) for q in golden.judged)
     assert {q.locale for q in golden.queries} == {"en", "de"}
+
+
+def test_golden_set_has_splits_key_facts_and_unanswerable_kinds() -> None:
+    golden = load_golden()
+    assert golden.name == "golden" and golden.splits == ("dev", "test")
+    dev, test = golden.split("dev"), load_golden(split="test")
+    assert dev.name == "golden:dev" and {q.split for q in dev.queries} == {"dev"}
+    assert len(dev.queries) + len(test.queries) == len(golden.queries) and golden.split("all") is golden
+    assert all(q.unanswerable_kind in ("near_topic", "off_topic") for q in golden.queries if not q.answerable)
+    assert all(not q.unanswerable_kind and q.key_facts for q in golden.queries if q.answerable)
+
+
+def test_new_fields_default_when_absent_and_are_checked(tmp_path: Path) -> None:
+    row = {"qid": "G-1", "tenant": "t", "question": "q", "answerable": True, "relevant": {"A": 2}}
+    path = tmp_path / "golden.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    (query,) = load_golden(path).queries
+    assert (query.key_facts, query.split, query.unanswerable_kind) == ((), "", "")
+    assert load_golden(path).split("dev").queries == ()
+    with pytest.raises(DatasetError, match="no question in split 'test'"):
+        load_golden(path, split="test")
+    with pytest.raises(DatasetError, match="unknown split 'train'"):
+        load_golden(path).split("train")
+    for bad, message in (
+        ({"split": "train"}, "field 'split' is 'train'"),
+        ({"key_facts": "60 minutes"}, "field 'key_facts' must be a list"),
+        ({"unanswerable_kind": "weird"}, "field 'unanswerable_kind'"),
+    ):
+        path.write_text(json.dumps(row | bad) + "\n")
+        with pytest.raises(DatasetError, match=message):
+            load_golden(path)
+
+
+@pytest.mark.skipif(not OPENEDX_GOLDEN.is_file(), reason="no Open edX question set")
+def test_openedx_set_loads_under_its_own_name() -> None:
+    openedx = load_golden(OPENEDX_GOLDEN)
+    assert openedx.name == "openedx" and {q.tenant for q in openedx.queries} == {"openedx"}
+    assert openedx.splits == ("dev", "test")
 
 
 def test_golden_loader_names_the_bad_line(tmp_path: Path) -> None:
