@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.keywords import KeyWords
 from assistant.records import Confidence, Level, Sentence
 from assistant.text import content_terms
 from assistant.vocabulary import TenantVocabulary
@@ -54,6 +55,8 @@ class Evidence:
     """The question word behind ``missing`` (as the question wrote it)."""
     unknown_terms: tuple[str, ...] = ()
     """Question words the help center never uses (as the question wrote them)."""
+    unknown_names: tuple[str, ...] = ()
+    """Proper nouns of the question (a product, company, service or standard) the help center never uses."""
 
     def vector(self) -> list[float]:
         """The features in FEATURES order."""
@@ -116,9 +119,9 @@ def evidence(
     cited: Sequence[Hit],
     locale: str,
     vocabulary: TenantVocabulary,
-    key_terms: set[str] | None = None,
+    key_words: KeyWords | None = None,
 ) -> Evidence:
-    """Evidence features of an answer (``cited``: the hits its citations point to; ``key_terms``: the stems
+    """Evidence features of an answer (``cited``: the hits its citations point to; ``key_words``: the stems
     of the question's nouns and numbers, the only words whose absence counts as a near miss or off topic)."""
     best_dense = max((h.dense_score for h in hits if h.dense_score is not None), default=0.0)
     dense = _rescale(best_dense)
@@ -133,7 +136,7 @@ def evidence(
     weights = {term: vocabulary.idf(term) if vocabulary.documents else 1.0 for term in words}
     total = sum(weights.values())
     coverage = sum(w for t, w in weights.items() if t in cited_terms) / total if total else 0.0
-    key = [t for t in words if key_terms is None or t in key_terms]
+    key = [t for t in words if key_words is None or t in key_words.terms]
     absent = [(weights[t], t) for t in key if t not in cited_terms]
     missing_weight, missing_stem = max(absent, default=(0.0, ""))
     missing = min(1.0, missing_weight / ceiling) if ceiling > 0 else 0.0
@@ -154,6 +157,7 @@ def evidence(
         sources=len({h.doc_id for h in cited}),
         missing_term=words.get(missing_stem, ""),
         unknown_terms=tuple(words[t] for t in unknown_stems),
+        unknown_names=tuple(words[t] for t in unknown_stems if key_words is not None and t in key_words.names),
     )
 
 
@@ -167,7 +171,11 @@ def judge(ev: Evidence, calibration: Calibration) -> tuple[Confidence, bool]:
         level = "medium"
     else:
         level = "low"
-    abstain = probability < calibration.abstain_below
+    # A question about a product, service or standard the help center never names cannot be answered from it,
+    # however close the nearest passage is ("connect my WooCommerce shop" answered with the Shopify steps).
+    abstain = probability < calibration.abstain_below or bool(ev.unknown_names)
+    if ev.unknown_names:
+        level = "low"
     return Confidence(level, probability, reason(level, ev, abstain)), abstain
 
 

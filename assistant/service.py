@@ -18,6 +18,7 @@ from assistant.extractive import ExtractiveGenerator
 from assistant.flags import FlagStore, TenantFlags
 from assistant.generator import GenerationError
 from assistant.guardrails import screen
+from assistant.keywords import KeyWords
 from assistant.language import detect_language
 from assistant.prompts import says_no_answer
 from assistant.records import Answer, Channel, Citation, Confidence, Draft, Question, Sentence, Source
@@ -104,7 +105,7 @@ class AnswerService:
         cheap_llm: LlmChain | None = None,
         flags: FlagStore | None = None,
         usage: UsageLedger | None = None,
-        key_terms: Callable[[str, str], set[str] | None] | None = None,
+        key_terms: Callable[[str, str], KeyWords | None] | None = None,
         redact_output: Callable[[str, str], str] | None = None,
     ) -> None:
         self.searcher, self.settings, self.index_version, self.redact = searcher, settings, index_version, redact

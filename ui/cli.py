@@ -586,8 +586,17 @@ def eval_run(
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="State for the evaluation (default: <DATA_DIR>/eval).")
     ] = None,
+    openedx: Annotated[
+        bool,
+        typer.Option(help="Also ingest ../shared/corpora/openedx as tenant openedx and evaluate its question set."),
+    ] = False,
+    openedx_corpus: Annotated[
+        Path | None, typer.Option(help="Where the Open edX corpus is (default: ../shared/corpora/openedx).")
+    ] = None,
+    redteam: Annotated[bool, typer.Option(help="Run the red-team probes (assistant and API).")] = True,
 ) -> None:
-    """Evaluate retrieval (dense, BM25, hybrid), answers and the red team, with bootstrap CIs."""
+    """Evaluate retrieval (dense, BM25, hybrid), answers (key facts, lint, calibration, abstention) and the
+    red team, with bootstrap CIs."""
     from evals.run import main as run_eval
 
     state = data_dir or AppSettings.load().ingest.data_dir / "eval"
@@ -601,6 +610,9 @@ def eval_run(
         strict=strict,
         save_baseline=write_baseline,
         golden=golden,
+        openedx=openedx,
+        openedx_corpus=openedx_corpus,
+        redteam=redteam,
     )
     raise typer.Exit(code)
 

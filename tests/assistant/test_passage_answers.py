@@ -64,6 +64,26 @@ def test_near_miss_and_off_topic_hand_off_with_a_reason_that_names_the_gap(servi
     assert weather.abstained and not weather.related
 
 
+def test_a_product_the_help_center_never_names_is_handed_off_one_it_names_is_answered(service: AnswerService) -> None:
+    """The closest passage (the Shopify steps) is near; the question is about another product."""
+    magento = service.answer(ask(service, "How do I connect my Magento store to Ledgerly?"))
+    assert magento.abstained and "'Magento'" in magento.confidence.reason
+    assert magento.confidence.level == "low"
+    shopify = service.answer(ask(service, "How do I connect my Shopify store to Ledgerly?"))
+    assert not shopify.abstained and "myshopify.com" in shopify.text
+
+
+def test_names_are_proper_nouns_written_as_names_and_no_country(service: AnswerService) -> None:
+    assert service.key_terms is not None
+    named = service.key_terms("Does Parcelpoint support FedEx or SOC 2 audits?", "en")
+    assert named is not None and {"fedex", "soc"} <= named.names and "audit" not in named.names
+    lowercase = service.key_terms("max rows in a customer CSV import?", "en")
+    assert lowercase is not None and "max" not in lowercase.names and "max" in lowercase.terms
+    place = service.key_terms("What paperwork goes with a parcel to Switzerland?", "en")
+    assert place is not None and not place.names
+    assert service.key_terms("Wie lange ist der Link gültig?", "de") is None
+
+
 def test_german_question_on_an_english_page_is_answered_in_german(service: AnswerService) -> None:
     answer = service.answer(ask(service, "Wie lange ist der Link zum Zurücksetzen des Passworts gültig?", locale="en"))
     assert not answer.abstained and answer.locale == "de" and answer.source_language == "de"
