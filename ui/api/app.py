@@ -25,6 +25,7 @@ from assistant.render import widget_blocks
 from assistant.routing import BUDGET_CAUSES, parse_route
 from assistant.service import AnswerService
 from ui.api.auth import AuthError, KeyLookup, OidcVerifier, Principal, authenticate
+from ui.api.bodylimit import BodyLimit
 from ui.api.ratelimit import RateLimiter
 from ui.api.roles import Action, Role, allowed
 from ui.api.schemas import (
@@ -192,6 +193,13 @@ def create_app(
             {"detail": detail, "request_id": request_id_var.get()}, status_code=status, headers=headers or {}
         )
 
+    # Inside the envelope (added first), so a refused body still gets a request id and is counted.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        refuse=lambda: problem(413, f"request body over {settings.max_body_bytes} bytes"),
+    )
+
     @app.middleware("http")
     async def envelope(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         rid = request.headers.get("x-request-id", "")
@@ -204,11 +212,7 @@ def create_app(
             if request.method == "OPTIONS" and origin:
                 response: Response = _preflight(origin, every_origin)
             else:
-                size = request.headers.get("content-length")
-                if size is not None and (not size.isdigit() or int(size) > settings.max_body_bytes):
-                    response = problem(413, f"request body over {settings.max_body_bytes} bytes")
-                else:
-                    response = await call_next(request)
+                response = await call_next(request)
             if origin and origin in every_origin:
                 response.headers["Access-Control-Allow-Origin"] = origin
                 response.headers["Vary"] = "Origin"
