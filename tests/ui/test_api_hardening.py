@@ -8,9 +8,16 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+import httpx
 import psutil
+import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
 
-from tests.ui.conftest import LiveApi
+from tests.ui.conftest import LiveApi, on_loopback
+from ui.api.app import create_app
+from ui.api.recorder import KeyCache, StoreRecorder
+from ui.api.settings import ApiSettings
 
 MB = 1024 * 1024
 
@@ -99,3 +106,61 @@ def test_declared_content_length_over_the_limit_is_refused_without_a_key(live_ap
         started = time.monotonic()
         reply = sock.recv(65536)
     assert reply.startswith(b"HTTP/1.1 413") and time.monotonic() - started < 5, reply[:200]
+
+
+def _app(live_api: LiveApi, **api: object) -> tuple[FastAPI, ApiSettings]:
+    """Another API app over the live one's service and store, with its own settings (limits start full)."""
+    settings = ApiSettings(**api)  # type: ignore[arg-type]
+    recorder = StoreRecorder(live_api.store, live_api.served.writer)
+    return create_app(live_api.served.app.state.service, recorder, KeyCache(live_api.store), settings), settings
+
+
+def _list(url: str, key: str, forwarded_for: str) -> int:
+    headers = {"X-API-Key": key, "X-Forwarded-For": forwarded_for}
+    return httpx.get(f"{url}/v1/interactions", headers=headers, timeout=30).status_code
+
+
+def test_spoofed_forwarded_for_does_not_escape_the_client_limit(live_api: LiveApi) -> None:
+    """By default no proxy is trusted: 15 requests from one loopback client, each claiming another address in
+    X-Forwarded-For, share that client's budget of 5 and get 429 once it is spent."""
+    app, settings = _app(live_api, rate_limit_per_key=1000, rate_limit_per_client=5)
+    with on_loopback(app, settings) as url:
+        codes = [_list(url, live_api.keys["analyst"], f"203.0.113.{i}") for i in range(15)]
+    assert codes == [200] * 5 + [429] * 10
+
+
+def test_forwarded_for_is_believed_only_from_the_configured_proxies(live_api: LiveApi) -> None:
+    """Behind a trusted proxy (here loopback) each forwarded client has its own budget; a proxy must be named."""
+    app, settings = _app(
+        live_api,
+        rate_limit_per_key=1000,
+        rate_limit_per_client=2,
+        trust_proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )
+    with on_loopback(app, settings) as url:
+        key = live_api.keys["analyst"]
+        assert [_list(url, key, f"198.51.100.{i}") for i in range(6)] == [200] * 6
+        assert [_list(url, key, "198.51.100.77") for _ in range(3)] == [200, 200, 429]
+    with pytest.raises(ValidationError, match="DESKPILOT_FORWARDED_ALLOW_IPS"):
+        ApiSettings(trust_proxy_headers=True)
+
+
+def test_connections_with_unfinished_headers_are_closed(live_api: LiveApi) -> None:
+    """A client that never finishes its request's headers is cut off after the header timeout, on a fresh
+    connection and on a kept-alive one after a first response."""
+    app, settings = _app(live_api, header_timeout_s=1.0, keep_alive_timeout_s=30)
+    with on_loopback(app, settings) as url:
+        where = urlsplit(url)
+        for warm in (False, True):
+            with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+                if warm:
+                    sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {where.netloc}\r\n\r\n".encode())
+                    first = b""
+                    while not first.endswith(b'{"status":"ok"}'):
+                        first += sock.recv(65536)
+                    assert first.startswith(b"HTTP/1.1 200")
+                started = time.monotonic()
+                sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {where.netloc}\r\nX-Slow: ".encode())
+                assert sock.recv(65536) == b"", "the server answered instead of closing"
+                assert time.monotonic() - started < 5

@@ -262,7 +262,7 @@ def create_app(
                 )
             if principal.role == Role.widget and not service.flags.get(principal.tenant).widget_enabled:
                 raise _WidgetOff(principal.tenant)
-            client = _client_address(request, settings.trust_proxy_headers)
+            client = _client_address(request)
             for limiter, key in ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}")):
                 wait = limiter.take(key)
                 if wait > 0:
@@ -517,9 +517,7 @@ def _preflight(origin: str, allowed_origins: set[str]) -> Response:
     )
 
 
-def _client_address(request: Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+def _client_address(request: Request) -> str:
+    # uvicorn has already put a trusted proxy's X-Forwarded-For here (ui/api/server.py); the header itself is
+    # the client's to write and is never read.
     return request.client.host if request.client else "unknown"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,8 +29,27 @@ class ApiSettings(BaseSettings):
     oidc_role_claim: str = Field(default="deskpilot_role")
     oidc_tenant_claim: str = Field(default="deskpilot_tenant")
     trust_proxy_headers: bool = Field(
-        default=False, description="Take the client address from X-Forwarded-For (only behind your own proxy)."
+        default=False,
+        description="Take the client address from X-Forwarded-For set by the proxies in FORWARDED_ALLOW_IPS.",
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Your reverse proxies' addresses or networks, comma-separated (127.0.0.1,10.0.0.0/8); "
+        "only their X-Forwarded-For is believed. Required with TRUST_PROXY_HEADERS.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A connection that takes longer to send a request's headers is closed."
+    )
+    keep_alive_timeout_s: int = Field(default=5, ge=1, description="An idle keep-alive connection is closed after.")
+
+    @model_validator(mode="after")
+    def _proxies_named(self) -> ApiSettings:
+        if self.trust_proxy_headers and not self.forwarded_allow_ips.strip():
+            raise ValueError(
+                "DESKPILOT_TRUST_PROXY_HEADERS=true needs DESKPILOT_FORWARDED_ALLOW_IPS: the addresses of the "
+                "proxies whose X-Forwarded-For to believe"
+            )
+        return self
 
     def oidc_enabled(self) -> bool:
         """True when a JWKS is configured."""
