@@ -164,3 +164,38 @@ def test_connections_with_unfinished_headers_are_closed(live_api: LiveApi) -> No
                 sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {where.netloc}\r\nX-Slow: ".encode())
                 assert sock.recv(65536) == b"", "the server answered instead of closing"
                 assert time.monotonic() - started < 5
+
+
+def test_naive_datetimes_are_read_as_utc(live_api: LiveApi) -> None:
+    """A date or a datetime without a timezone in ``since``/``until`` is UTC, not a 500."""
+    key = {"X-API-Key": live_api.keys["analyst"]}
+    httpx.post(
+        f"{live_api.base_url}/v1/answer",
+        json={"question": "How do I reset my password?"},
+        headers={"X-API-Key": live_api.keys["admin"]},
+        timeout=60,
+    ).raise_for_status()
+    url = f"{live_api.base_url}/v1/interactions"
+    naive = httpx.get(url, params={"since": "2020-01-01", "until": "2999-01-01T00:00:00"}, headers=key, timeout=30)
+    aware = httpx.get(url, params={"since": "2020-01-01T00:00:00Z", "until": "2999-01-01T00:00:00+00:00"}, headers=key)
+    assert naive.status_code == 200, naive.text
+    assert naive.json()["total"] == aware.json()["total"] > 0
+    future = httpx.get(url, params={"since": "2999-01-01"}, headers=key, timeout=30)
+    assert future.status_code == 200 and future.json()["total"] == 0
+
+
+def test_odd_widget_file_names_are_404_without_credentials(live_api: LiveApi) -> None:
+    """A NUL byte, a traversal or an empty-looking name under /widget/ is a plain 404, never a 500."""
+    for name in ("%00", "a%00.js", "..%2fapp.py", "%2e%2e", ".env", "deskpilot-widget.js%00.png"):
+        response = httpx.get(f"{live_api.base_url}/widget/{name}", timeout=10)
+        assert response.status_code == 404, (name, response.status_code, response.text)
+    assert httpx.get(f"{live_api.base_url}/widget/deskpilot-widget.js", timeout=10).status_code == 200
+
+
+def test_oidc_needs_an_issuer_and_an_audience() -> None:
+    """OIDC on (a JWKS configured) without an issuer or an audience refuses to start, naming what is missing."""
+    with pytest.raises(ValidationError, match="DESKPILOT_OIDC_ISSUER and DESKPILOT_OIDC_AUDIENCE"):
+        ApiSettings(oidc_jwks_url="https://idp.example/jwks")
+    with pytest.raises(ValidationError, match="DESKPILOT_OIDC_AUDIENCE is not set"):
+        ApiSettings(oidc_jwks_file="/etc/jwks.json", oidc_issuer="https://idp.example")
+    assert not ApiSettings().oidc_enabled()

@@ -2,13 +2,14 @@
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol
 from uuid import UUID
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("deskpilot.api")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class Recorder(Protocol):
@@ -440,9 +442,9 @@ def create_app(
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> InteractionPage:
-        """The caller's tenant's interactions, newest first."""
+        """The caller's tenant's interactions, newest first; ``since`` and ``until`` without a timezone are UTC."""
         size = min(page_size, settings.page_size_max)
-        return recorder.interactions(principal.tenant, page, size, channel, since, until)
+        return recorder.interactions(principal.tenant, page, size, channel, _utc(since), _utc(until))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -461,6 +463,8 @@ def create_app(
 
     @app.get("/widget/{name}", include_in_schema=False)
     def widget_file(name: str) -> FileResponse:
+        if not _FILE_NAME.fullmatch(name):  # also keeps NUL bytes and separators away from the file system
+            raise NotFound(name)
         path = (WIDGET_DIR / name).resolve()
         if path.parent != WIDGET_DIR.resolve() or not path.is_file():
             raise NotFound(name)
@@ -515,6 +519,10 @@ def _preflight(origin: str, allowed_origins: set[str]) -> Response:
             "Vary": "Origin",
         },
     )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 def _client_address(request: Request) -> str:

@@ -43,6 +43,16 @@ class ApiSettings(BaseSettings):
     keep_alive_timeout_s: int = Field(default=5, ge=1, description="An idle keep-alive connection is closed after.")
 
     @model_validator(mode="after")
+    def _oidc_bound(self) -> ApiSettings:
+        # Without both, any issuer's token for any audience signed by a key in the JWKS would be accepted.
+        if self.oidc_enabled():
+            missing = [n for n, v in (("ISSUER", self.oidc_issuer), ("AUDIENCE", self.oidc_audience)) if not v.strip()]
+            if missing:
+                names = " and ".join(f"DESKPILOT_OIDC_{m}" for m in missing)
+                raise ValueError(f"OIDC is on (a JWKS is configured) but {names} is not set")
+        return self
+
+    @model_validator(mode="after")
     def _proxies_named(self) -> ApiSettings:
         if self.trust_proxy_headers and not self.forwarded_allow_ips.strip():
             raise ValueError(
