@@ -199,3 +199,39 @@ def test_oidc_needs_an_issuer_and_an_audience() -> None:
     with pytest.raises(ValidationError, match="DESKPILOT_OIDC_AUDIENCE is not set"):
         ApiSettings(oidc_jwks_file="/etc/jwks.json", oidc_issuer="https://idp.example")
     assert not ApiSettings().oidc_enabled()
+
+
+def _escalation_series(base_url: str) -> set[str]:
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line.startswith("deskpilot_escalations_total{")}
+
+
+def test_unknown_escalation_queues_are_422_and_add_no_metric_series(live_api: LiveApi) -> None:
+    """60 made-up queues from a public widget key: each a 422 naming the tenant's queues, no row, no series."""
+    key = live_api.keys["widget"]
+    before, rows = _escalation_series(live_api.base_url), live_api.count("escalation", "ledgerly")
+    for i in range(60):
+        response = httpx.post(
+            f"{live_api.base_url}/v1/escalations",
+            json={"reason": "help", "queue": f"made-up-{i}"},
+            headers={"X-API-Key": key},
+            timeout=30,
+        )
+        assert response.status_code == 422 and "DESKPILOT_ESCALATION_QUEUES" in response.json()["detail"]
+    assert _escalation_series(live_api.base_url) == before
+    assert live_api.count("escalation", "ledgerly") == rows
+    ok = httpx.post(
+        f"{live_api.base_url}/v1/escalations",
+        json={"reason": "help", "queue": "support"},
+        headers={"X-API-Key": key},
+        timeout=30,
+    )
+    assert ok.status_code == 202 and 'deskpilot_escalations_total{queue="support"}' in _escalation_series(
+        live_api.base_url
+    )
+
+
+def test_escalation_queues_are_per_tenant() -> None:
+    """A tenant with its own list gets only those; the others get the "*" list."""
+    settings = ApiSettings(escalation_queues={"ledgerly": ["vip"], "*": ["support"]})
+    assert settings.queues_of("ledgerly") == ["vip"] and settings.queues_of("parcelpoint") == ["support"]

@@ -405,6 +405,11 @@ def create_app(
         if known is False:  # None: the database is down; the spool keeps the write and replay checks it
             raise NotFound(f"interaction {interaction_id} of this tenant")
 
+    @app.exception_handler(_UnknownQueue)
+    async def _unknown_queue(_: Request, exc: _UnknownQueue) -> JSONResponse:
+        known = ", ".join(exc.queues) or "none"
+        return problem(422, f"queue: not a queue of tenant {exc.tenant} (DESKPILOT_ESCALATION_QUEUES: {known})")
+
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return problem(404, f"not found: {exc.what}")
@@ -428,7 +433,10 @@ def create_app(
     def escalations(
         body: EscalationRequest, principal: Annotated[Principal, Depends(caller(Action.escalate))]
     ) -> Accepted:
-        """Hand the conversation to a person."""
+        """Hand the conversation to a person, in one of the tenant's queues (DESKPILOT_ESCALATION_QUEUES)."""
+        queues = settings.queues_of(principal.tenant)
+        if body.queue not in queues:  # the queue is a metric label: only known values may make a series
+            raise _UnknownQueue(principal.tenant, queues)
         owned(principal, body.interaction_id)
         metrics.escalations.labels(body.queue).inc()
         return accepted(recorder.escalation(body, principal))
@@ -499,6 +507,11 @@ class _RateLimited(Exception):
 class _WidgetOff(Exception):
     def __init__(self, tenant: str) -> None:
         self.tenant = tenant
+
+
+class _UnknownQueue(Exception):
+    def __init__(self, tenant: str, queues: list[str]) -> None:
+        self.tenant, self.queues = tenant, queues
 
 
 class _TooLong(Exception):

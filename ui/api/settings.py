@@ -19,6 +19,11 @@ class ApiSettings(BaseSettings):
     )
     rate_limit_per_key: int = Field(default=60, ge=1, description="Requests per minute per API key.")
     rate_limit_per_client: int = Field(default=120, ge=1, description="Requests per minute per client address.")
+    escalation_queues: dict[str, list[str]] = Field(
+        default_factory=lambda: {"*": ["support", "tier2", "billing", "security", "legal", "claims"]},
+        description='Per tenant, the queues an escalation may name; "*" for tenants not listed: '
+        '{"ledgerly": ["support", "tier2"], "*": ["support"]}.',
+    )
     max_question_chars: int = Field(default=2000, ge=10)
     max_body_bytes: int = Field(default=64_000, ge=1024)
     page_size_max: int = Field(default=200, ge=1)
@@ -60,6 +65,10 @@ class ApiSettings(BaseSettings):
                 "proxies whose X-Forwarded-For to believe"
             )
         return self
+
+    def queues_of(self, tenant: str) -> list[str]:
+        """The escalation queues of ``tenant``."""
+        return self.escalation_queues.get(tenant, self.escalation_queues.get("*", []))
 
     def oidc_enabled(self) -> bool:
         """True when a JWKS is configured."""
