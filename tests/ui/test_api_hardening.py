@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,6 +15,8 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
+from evals.canary import arm_counts
+from feedback.records import FeedbackIn
 from tests.ui.conftest import LiveApi, on_loopback
 from ui.api.app import create_app
 from ui.api.recorder import KeyCache, StoreRecorder
@@ -235,3 +238,39 @@ def test_escalation_queues_are_per_tenant() -> None:
     """A tenant with its own list gets only those; the others get the "*" list."""
     settings = ApiSettings(escalation_queues={"ledgerly": ["vip"], "*": ["support"]})
     assert settings.queues_of("ledgerly") == ["vip"] and settings.queues_of("parcelpoint") == ["support"]
+
+
+def test_one_vote_per_interaction_and_reviewer(live_api: LiveApi) -> None:
+    """14 votes from one widget key on one answer count once, as the latest; the rollout gate's counts too. A
+    late replay of an older vote changes nothing."""
+    key = live_api.keys["widget"]
+    answer = httpx.post(
+        f"{live_api.base_url}/v1/answer",
+        json={"question": "How do I change my plan?"},
+        headers={"X-API-Key": key},
+        timeout=60,
+    )
+    iid = answer.json()["interaction_id"]
+    stored = live_api.store.get_interaction(iid, "ledgerly")
+    assert stored is not None
+    votes_before = live_api.count("feedback", "ledgerly")
+    arm_before = arm_counts(live_api.store.engine, [stored.variant], tenants=["ledgerly"])[stored.variant]
+    for i in range(14):
+        thumbs = "down" if i % 2 == 0 else "up"
+        body = {"interaction_id": iid, "thumbs": thumbs, "comment": f"vote {i}"}
+        response = httpx.post(f"{live_api.base_url}/v1/feedback", json=body, headers={"X-API-Key": key}, timeout=30)
+        assert response.status_code == 202, response.text
+    votes = live_api.store.list_feedback("ledgerly", interaction_id=iid).items
+    assert [(v.thumbs, v.comment) for v in votes] == [("up", "vote 13")]
+    assert live_api.count("feedback", "ledgerly") == votes_before + 1
+    arm = arm_counts(live_api.store.engine, [stored.variant], tenants=["ledgerly"])[stored.variant]
+    assert (arm.votes, arm.up) == (arm_before.votes + 1, arm_before.up + 1)
+    late = FeedbackIn(
+        tenant="ledgerly",
+        interaction_id=iid,
+        thumbs="down",
+        reviewer=votes[0].reviewer,
+        created_at=votes[0].created_at - timedelta(minutes=5),
+    )
+    assert not live_api.store.record_feedback(late).created
+    assert [v.comment for v in live_api.store.list_feedback("ledgerly", interaction_id=iid).items] == ["vote 13"]
