@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import ColumnElement, Engine, Select, func, select
+from sqlalchemy import ColumnElement, Engine, Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -286,8 +286,9 @@ class FeedbackStore:
         kind: Kind,
         model: type[R],
         record: InteractionIn | FeedbackIn | EditIn | EscalationIn,
-        build: Callable[[Session], None],
+        build: Callable[[Session], bool | None],
     ) -> WriteResult:
+        """Run ``build`` unless ``record`` is stored already; ``build`` returns False when it stored nothing."""
         record_id = str(record.id)
         try:
             with Session(self.engine) as session, session.begin():
@@ -296,7 +297,7 @@ class FeedbackStore:
                     if getattr(existing, "tenant", None) != record.tenant:
                         raise IdConflict(kind, record.id)
                     return WriteResult(kind=kind, id=record.id, created=False)
-                build(session)
+                created = build(session) is not False
         except IntegrityError:
             # Two writers raced on the same id: the loser reports a duplicate if the winner stored it.
             with Session(self._reader) as session:
@@ -306,7 +307,7 @@ class FeedbackStore:
             if getattr(existing, "tenant", None) != record.tenant:
                 raise IdConflict(kind, record.id) from None
             return WriteResult(kind=kind, id=record.id, created=False)
-        return WriteResult(kind=kind, id=record.id, created=True)
+        return WriteResult(kind=kind, id=record.id, created=created)
 
     def _require_interaction(self, session: Session, interaction_id: UUID, tenant: str) -> None:
         found = session.scalar(
@@ -369,10 +370,32 @@ class FeedbackStore:
         return self._insert("interaction", InteractionRow, item, build)
 
     def record_feedback(self, item: FeedbackIn) -> WriteResult:
-        """Store a vote on an interaction of the same tenant, and audit it."""
+        """Store a vote on an interaction of the same tenant, and audit it. A reviewer has one vote per
+        interaction: a later vote replaces theirs (audited as replaced), an earlier one arriving late (a spool
+        replay) changes nothing, so every count is of the latest votes."""
 
-        def build(session: Session) -> None:
+        def build(session: Session) -> bool:
             self._require_interaction(session, item.interaction_id, item.tenant)
+            earlier = session.scalars(
+                select(FeedbackRow).where(
+                    FeedbackRow.interaction_id == str(item.interaction_id), FeedbackRow.reviewer == item.reviewer
+                )
+            ).all()
+            if any(row.created_at > item.created_at for row in earlier):
+                return False
+            for row in earlier:
+                session.execute(delete(FeedbackReasonRow).where(FeedbackReasonRow.feedback_id == row.id))
+                session.delete(row)
+            if earlier:
+                audit.append(
+                    session,
+                    actor=item.reviewer or "anonymous",
+                    action="feedback.replaced",
+                    tenant=item.tenant,
+                    target=f"interaction:{item.interaction_id}",
+                    details={"replaced": [row.id for row in earlier], "by": str(item.id)},
+                )
+                session.flush()
             session.add(
                 FeedbackRow(
                     id=str(item.id),
@@ -394,6 +417,7 @@ class FeedbackStore:
                 target=f"interaction:{item.interaction_id}",
                 details={"feedback_id": str(item.id), "thumbs": item.thumbs, "reason_codes": list(item.reason_codes)},
             )
+            return True
 
         return self._insert("feedback", FeedbackRow, item, build)
 

@@ -341,6 +341,7 @@ def serve(
     """Serve the HTTP API (answers, feedback, edits, escalations, interactions, metrics) and the widget."""
     import uvicorn
 
+    from ui.api.server import uvicorn_config
     from ui.logging_setup import configure_logging, ingest_redactor
     from ui.serve import serving
 
@@ -352,7 +353,8 @@ def serve(
         for tenant in served.demo_keys:
             typer.echo(f"demo help-center page: http://{h}:{p}/demo/{tenant}", err=True)
         # log_config=None: uvicorn's own lines go through the same handler instead of its default config.
-        uvicorn.run(served.app, host=h, port=p, log_level="info", access_log=False, log_config=None)
+        config = uvicorn_config(served.app, settings.api, h, p, log_level="info", access_log=False, log_config=None)
+        uvicorn.Server(config).run()
 
 
 @app.command()

@@ -184,9 +184,9 @@ def test_concurrent_writers_keep_one_unbroken_chain(store: FeedbackStore) -> Non
 
     def vote(n: int) -> None:
         try:
-            for _ in range(8):
+            for i in range(8):  # a reviewer each: a reviewer's second vote would replace the first
                 store.record_feedback(
-                    FeedbackIn(tenant="acme", interaction_id=interaction.id, thumbs="up", reviewer=f"agent-{n}")
+                    FeedbackIn(tenant="acme", interaction_id=interaction.id, thumbs="up", reviewer=f"agent-{n}-{i}")
                 )
         except BaseException as exc:
             errors.append(exc)

@@ -33,7 +33,13 @@ def spool(settings: FeedbackSettings) -> Spool:
 
 def _votes(interaction: InteractionIn, n: int) -> list[FeedbackIn]:
     return [
-        FeedbackIn(tenant=interaction.tenant, interaction_id=interaction.id, thumbs="up" if i % 3 else "down")
+        # One reviewer each: a reviewer's later vote would replace their earlier one.
+        FeedbackIn(
+            tenant=interaction.tenant,
+            interaction_id=interaction.id,
+            thumbs="up" if i % 3 else "down",
+            reviewer=f"reviewer-{i}",
+        )
         for i in range(n)
     ]
 
@@ -72,14 +78,14 @@ def test_everything_spooled_replays_in_dependency_order(
     interaction = make_interaction()
     offline = DurableWriter(down, spool)
     records: list[SpoolRecord] = [
-        FeedbackIn(tenant="acme", interaction_id=interaction.id, thumbs="down", reason_codes=("tone",)),
+        FeedbackIn(tenant="acme", interaction_id=interaction.id, thumbs="down", reason_codes=("tone",), reviewer="a"),
         EditIn(tenant="acme", interaction_id=interaction.id, draft="kitten", sent="sitting"),
         EscalationIn(tenant="acme", interaction_id=interaction.id, reason="weak evidence"),
         interaction,
     ]
     assert {offline.write(r).status for r in records} == {"spooled"}
     # The next write finds the database back: it replays the spool first, then stores itself.
-    later = FeedbackIn(tenant="acme", interaction_id=interaction.id, thumbs="up")
+    later = FeedbackIn(tenant="acme", interaction_id=interaction.id, thumbs="up", reviewer="b")
     assert DurableWriter(store, spool).write(later).status == "stored"
     assert not spool.has_pending()
     stored = store.get_interaction(interaction.id, "acme")

@@ -7,14 +7,17 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from feedback.store import FeedbackStore
+from ui.api.server import uvicorn_config
 from ui.api.settings import ApiSettings
 from ui.serve import Served, serving
 from ui.settings import AppSettings
@@ -74,23 +77,31 @@ def live_api(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     with serving(settings, demo=True, drain_every_s=0.5) as served:
         keys = {r: served.store.create_api_key("ledgerly", r, f"test {r}")[1] for r in ROLES}
         other = {r: served.store.create_api_key("parcelpoint", r, f"test {r}")[1] for r in ROLES}
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(served.app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the API did not start within 30 s")
-            time.sleep(0.1)
-        try:
+        with on_loopback(served.app, settings.api) as url:
             yield LiveApi(url, served, keys, other, settings)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+
+
+@contextmanager
+def on_loopback(app: FastAPI, settings: ApiSettings) -> Iterator[str]:
+    """``app`` served by uvicorn as `deskpilot serve` configures it (``ui.api.server``), on a free loopback
+    port in a thread; yields its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn_config(app, settings, "127.0.0.1", port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not start within 30 s")
+        time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -2,13 +2,14 @@
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol
 from uuid import UUID
@@ -25,6 +26,7 @@ from assistant.render import widget_blocks
 from assistant.routing import BUDGET_CAUSES, parse_route
 from assistant.service import AnswerService
 from ui.api.auth import AuthError, KeyLookup, OidcVerifier, Principal, authenticate
+from ui.api.bodylimit import BodyLimit
 from ui.api.ratelimit import RateLimiter
 from ui.api.roles import Action, Role, allowed
 from ui.api.schemas import (
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("deskpilot.api")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class Recorder(Protocol):
@@ -192,6 +195,13 @@ def create_app(
             {"detail": detail, "request_id": request_id_var.get()}, status_code=status, headers=headers or {}
         )
 
+    # Inside the envelope (added first), so a refused body still gets a request id and is counted.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        refuse=lambda: problem(413, f"request body over {settings.max_body_bytes} bytes"),
+    )
+
     @app.middleware("http")
     async def envelope(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         rid = request.headers.get("x-request-id", "")
@@ -204,11 +214,7 @@ def create_app(
             if request.method == "OPTIONS" and origin:
                 response: Response = _preflight(origin, every_origin)
             else:
-                size = request.headers.get("content-length")
-                if size is not None and (not size.isdigit() or int(size) > settings.max_body_bytes):
-                    response = problem(413, f"request body over {settings.max_body_bytes} bytes")
-                else:
-                    response = await call_next(request)
+                response = await call_next(request)
             if origin and origin in every_origin:
                 response.headers["Access-Control-Allow-Origin"] = origin
                 response.headers["Vary"] = "Origin"
@@ -258,7 +264,7 @@ def create_app(
                 )
             if principal.role == Role.widget and not service.flags.get(principal.tenant).widget_enabled:
                 raise _WidgetOff(principal.tenant)
-            client = _client_address(request, settings.trust_proxy_headers)
+            client = _client_address(request)
             for limiter, key in ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}")):
                 wait = limiter.take(key)
                 if wait > 0:
@@ -399,6 +405,11 @@ def create_app(
         if known is False:  # None: the database is down; the spool keeps the write and replay checks it
             raise NotFound(f"interaction {interaction_id} of this tenant")
 
+    @app.exception_handler(_UnknownQueue)
+    async def _unknown_queue(_: Request, exc: _UnknownQueue) -> JSONResponse:
+        known = ", ".join(exc.queues) or "none"
+        return problem(422, f"queue: not a queue of tenant {exc.tenant} (DESKPILOT_ESCALATION_QUEUES: {known})")
+
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return problem(404, f"not found: {exc.what}")
@@ -422,7 +433,10 @@ def create_app(
     def escalations(
         body: EscalationRequest, principal: Annotated[Principal, Depends(caller(Action.escalate))]
     ) -> Accepted:
-        """Hand the conversation to a person."""
+        """Hand the conversation to a person, in one of the tenant's queues (DESKPILOT_ESCALATION_QUEUES)."""
+        queues = settings.queues_of(principal.tenant)
+        if body.queue not in queues:  # the queue is a metric label: only known values may make a series
+            raise _UnknownQueue(principal.tenant, queues)
         owned(principal, body.interaction_id)
         metrics.escalations.labels(body.queue).inc()
         return accepted(recorder.escalation(body, principal))
@@ -436,9 +450,9 @@ def create_app(
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> InteractionPage:
-        """The caller's tenant's interactions, newest first."""
+        """The caller's tenant's interactions, newest first; ``since`` and ``until`` without a timezone are UTC."""
         size = min(page_size, settings.page_size_max)
-        return recorder.interactions(principal.tenant, page, size, channel, since, until)
+        return recorder.interactions(principal.tenant, page, size, channel, _utc(since), _utc(until))
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -457,6 +471,8 @@ def create_app(
 
     @app.get("/widget/{name}", include_in_schema=False)
     def widget_file(name: str) -> FileResponse:
+        if not _FILE_NAME.fullmatch(name):  # also keeps NUL bytes and separators away from the file system
+            raise NotFound(name)
         path = (WIDGET_DIR / name).resolve()
         if path.parent != WIDGET_DIR.resolve() or not path.is_file():
             raise NotFound(name)
@@ -493,6 +509,11 @@ class _WidgetOff(Exception):
         self.tenant = tenant
 
 
+class _UnknownQueue(Exception):
+    def __init__(self, tenant: str, queues: list[str]) -> None:
+        self.tenant, self.queues = tenant, queues
+
+
 class _TooLong(Exception):
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -513,9 +534,11 @@ def _preflight(origin: str, allowed_origins: set[str]) -> Response:
     )
 
 
-def _client_address(request: Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _client_address(request: Request) -> str:
+    # uvicorn has already put a trusted proxy's X-Forwarded-For here (ui/api/server.py); the header itself is
+    # the client's to write and is never read.
     return request.client.host if request.client else "unknown"

@@ -73,9 +73,9 @@ class OidcVerifier:
                 token,
                 self._signing_key(token),
                 algorithms=["RS256", "ES256", "PS256", "EdDSA"],
-                audience=s.oidc_audience or None,
-                issuer=s.oidc_issuer or None,
-                options={"require": ["exp", "sub"], "verify_aud": bool(s.oidc_audience)},
+                audience=s.oidc_audience,
+                issuer=s.oidc_issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
             raise AuthError(401, f"invalid bearer token: {exc}") from exc

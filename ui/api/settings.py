@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,11 @@ class ApiSettings(BaseSettings):
     )
     rate_limit_per_key: int = Field(default=60, ge=1, description="Requests per minute per API key.")
     rate_limit_per_client: int = Field(default=120, ge=1, description="Requests per minute per client address.")
+    escalation_queues: dict[str, list[str]] = Field(
+        default_factory=lambda: {"*": ["support", "tier2", "billing", "security", "legal", "claims"]},
+        description='Per tenant, the queues an escalation may name; "*" for tenants not listed: '
+        '{"ledgerly": ["support", "tier2"], "*": ["support"]}.',
+    )
     max_question_chars: int = Field(default=2000, ge=10)
     max_body_bytes: int = Field(default=64_000, ge=1024)
     page_size_max: int = Field(default=200, ge=1)
@@ -29,8 +34,41 @@ class ApiSettings(BaseSettings):
     oidc_role_claim: str = Field(default="deskpilot_role")
     oidc_tenant_claim: str = Field(default="deskpilot_tenant")
     trust_proxy_headers: bool = Field(
-        default=False, description="Take the client address from X-Forwarded-For (only behind your own proxy)."
+        default=False,
+        description="Take the client address from X-Forwarded-For set by the proxies in FORWARDED_ALLOW_IPS.",
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Your reverse proxies' addresses or networks, comma-separated (127.0.0.1,10.0.0.0/8); "
+        "only their X-Forwarded-For is believed. Required with TRUST_PROXY_HEADERS.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="A connection that takes longer to send a request's headers is closed."
+    )
+    keep_alive_timeout_s: int = Field(default=5, ge=1, description="An idle keep-alive connection is closed after.")
+
+    @model_validator(mode="after")
+    def _oidc_bound(self) -> ApiSettings:
+        # Without both, any issuer's token for any audience signed by a key in the JWKS would be accepted.
+        if self.oidc_enabled():
+            missing = [n for n, v in (("ISSUER", self.oidc_issuer), ("AUDIENCE", self.oidc_audience)) if not v.strip()]
+            if missing:
+                names = " and ".join(f"DESKPILOT_OIDC_{m}" for m in missing)
+                raise ValueError(f"OIDC is on (a JWKS is configured) but {names} is not set")
+        return self
+
+    @model_validator(mode="after")
+    def _proxies_named(self) -> ApiSettings:
+        if self.trust_proxy_headers and not self.forwarded_allow_ips.strip():
+            raise ValueError(
+                "DESKPILOT_TRUST_PROXY_HEADERS=true needs DESKPILOT_FORWARDED_ALLOW_IPS: the addresses of the "
+                "proxies whose X-Forwarded-For to believe"
+            )
+        return self
+
+    def queues_of(self, tenant: str) -> list[str]:
+        """The escalation queues of ``tenant``."""
+        return self.escalation_queues.get(tenant, self.escalation_queues.get("*", []))
 
     def oidc_enabled(self) -> bool:
         """True when a JWKS is configured."""

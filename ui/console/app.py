@@ -21,7 +21,8 @@ def main() -> None:
     """Sign-in, then the navigation of the signed-in role."""
     st.set_page_config(
         page_title="deskpilot console",
-        page_icon=":material/support_agent:",
+        # An emoji favicon is drawn in the page; a :material/ one is fetched from fonts.gstatic.com.
+        page_icon="🎧",
         layout="wide",
         initial_sidebar_state="collapsed",
     )

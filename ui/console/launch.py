@@ -17,6 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
+from ui.api.server import uvicorn_config
 from ui.console import ENTRY, resources
 from ui.console.settings import ConsoleSettings
 from ui.serve import serving
@@ -67,7 +68,7 @@ def run(
         resources.host(resources.build(settings, console, served.retrieval, served.store, served.writer, served.tracer))
         h, p = api_host or settings.api.api_host, api_port or settings.api.api_port
         server = uvicorn.Server(
-            uvicorn.Config(served.app, host=h, port=p, log_level="info", access_log=False, log_config=None)
+            uvicorn_config(served.app, settings.api, h, p, log_level="info", access_log=False, log_config=None)
         )
         thread = threading.Thread(target=server.run, name="deskpilot-api", daemon=True)
         thread.start()

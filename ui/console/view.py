@@ -49,6 +49,28 @@ def style() -> None:
     st.html(CSS)
 
 
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'])")
+
+
+# GFM turns bare urls, www. names and e-mail addresses into links after escapes are read: a word joiner
+# (invisible) inside each of them is the only thing that keeps them text.
+_AUTOLINK = re.compile(r"(?i)(://|www\.|@)")
+
+
+def literal(text: str) -> str:
+    """Stored or customer text made literal inside a Streamlit Markdown string (labels, options, captions):
+    every character Markdown, HTML or Streamlit directives read is backslash-escaped, bare urls and addresses
+    are kept from becoming links, and line breaks become spaces. Prefer :func:`meta` or :func:`prose` where
+    HTML can be used."""
+    text = _AUTOLINK.sub(lambda m: f"{m.group(0)[0]}\u2060{m.group(0)[1:]}", " ".join(text.split()))
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
+
+
+def meta(text: str) -> str:
+    """A caption-like line of stored text as escaped HTML."""
+    return f'<div class="dp-meta">{html.escape(text)}</div>'
+
+
 def prose(text: str) -> str:
     """``text`` as escaped HTML that keeps its line breaks."""
     return f'<div class="dp-prose">{html.escape(text)}</div>'

@@ -14,7 +14,7 @@ from feedback.records import utcnow
 from feedback.store import UnknownApiKey
 from ingest.records import ArticleMeta
 from ui.api.roles import Role
-from ui.console import auth
+from ui.console import auth, view
 from ui.console.flags import FLAG_HELP, change_flags
 from ui.console.ingestlog import IngestRunRecord
 from ui.console.resources import Services, services
@@ -153,7 +153,7 @@ def _ingest_file(
         if run.result.skipped:
             status.update(label=f"{name} was skipped", state="error")
             for skipped in run.result.skipped:
-                st.error(skipped.reason)
+                st.error(view.literal(skipped.reason))
         else:
             status.update(label=f"Ingested {name}", state="complete")
             st.success(

@@ -159,9 +159,9 @@ def inbox(svc: Services, identity: auth.Identity) -> Ticket | None:
             ids,
             index=None,
             key="inbox_ticket",
-            format_func=lambda i: f"**{i}** · {_short(by_id[i].subject)}",
+            format_func=lambda i: f"**{i}** · {view.literal(_short(by_id[i].subject))}",  # ids are ours: T-1002
             captions=[
-                f"{t.status} · {t.customer_name or 'unknown sender'} · {t.tenant} · {age(t.received_at)}"
+                view.literal(f"{t.status} · {t.customer_name or 'unknown sender'} · {t.tenant} · {age(t.received_at)}")
                 for t in visible
             ],
             label_visibility="collapsed",
@@ -224,9 +224,11 @@ def ticket_header(ticket: Ticket) -> None:
         sender += f" <{ticket.customer_email}>"
     with st.container(horizontal=True, vertical_alignment="center"):
         st.badge(ticket.status, icon=STATUS_ICONS[ticket.status], color="gray" if ticket.status == "open" else "blue")
-        st.caption(
-            f"{ticket.ticket_id} · {sender} · {ticket.channel.replace('_', ' ')} · {ticket.tenant} · "
-            f"{ticket.locale} · received {ticket.received_at:%Y-%m-%d %H:%M} ({age(ticket.received_at)} ago)"
+        st.html(
+            view.meta(
+                f"{ticket.ticket_id} · {sender} · {ticket.channel.replace('_', ' ')} · {ticket.tenant} · "
+                f"{ticket.locale} · received {ticket.received_at:%Y-%m-%d %H:%M} ({age(ticket.received_at)} ago)"
+            )
         )
     with st.container(height=180, border=True):
         st.html(view.prose(ticket.body))
@@ -238,7 +240,7 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
     st.markdown("**Draft reply**")
     st.html(view.confidence(answer.confidence, answer.abstained))
     if answer.fallback_reason:
-        st.caption(f"Fell back to the extractive draft: {answer.fallback_reason}")
+        st.caption(f"Fell back to the extractive draft: {view.literal(answer.fallback_reason)}")
     if any(f.startswith(("question:", "source_dropped")) for f in answer.flags):
         st.warning(
             "The guardrails removed suspicious text (instructions aimed at the assistant) from the ticket or a source.",
@@ -256,7 +258,9 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
             )
     else:
         st.info(
-            f"No draft: {answer.escalation_reason}. Write the reply yourself, or escalate.", icon=":material/edit_note:"
+            # The reason quotes the customer's words.
+            f"No draft: {view.literal(answer.escalation_reason)}. Write the reply yourself, or escalate.",
+            icon=":material/edit_note:",
         )
     reply_key = f"reply:{ticket.ticket_id}:{state.version}"
     st.text_area(
@@ -293,7 +297,7 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
     if state.sent is not None:
         st.success("Reply sent. The text you sent and your edits are stored.", icon=":material/done_all:")
         with st.container(border=True, key="sent_reply"):
-            st.caption(f"Sent to {ticket.customer_name or ticket.customer_email or 'the customer'}")
+            st.html(view.meta(f"Sent to {ticket.customer_name or ticket.customer_email or 'the customer'}"))
             st.html(view.reply_html(state.sent))
     elif current.strip():
         with st.expander("Preview: the reply as the customer gets it", icon=":material/preview:"):
@@ -491,10 +495,14 @@ def sources_panel(answer: Answer) -> None:
 
 def _source_card(n: int, hit: Hit, snippets: list[str], *, cited: bool) -> None:
     with st.container(border=cited):
-        title = f"[{n}] {hit.title or hit.doc_id}"
+        title = view.literal(f"[{n}] {hit.title or hit.doc_id}")
         st.markdown(f"**[{title}]({hit.url})**" if hit.url else f"**{title}**")
         found = {"both": "keyword + meaning", "dense": "meaning", "bm25": "keyword"}[hit.found_by]
-        st.caption(f"{hit.section} · {hit.article_id or hit.doc_id} · found by {found} · relevance {hit.relevance:.2f}")
+        st.caption(
+            view.literal(
+                f"{hit.section} · {hit.article_id or hit.doc_id} · found by {found} · relevance {hit.relevance:.2f}"
+            )
+        )
         st.html(view.highlighted(hit.text, snippets))
 
 

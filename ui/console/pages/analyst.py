@@ -308,12 +308,13 @@ def content_gaps(svc: Services, data: kpis.Dataset, key: object) -> None:
     )
     st.dataframe(table, hide_index=True, width="stretch", height=300, key="gaps_table")
     for n, topic in enumerate(found[:12]):
-        with st.expander(f"{topic.tenant} · {topic.label} · {topic.size} questions, {topic.escalated} escalated"):
+        title = view.literal(f"{topic.tenant} · {topic.label}")
+        with st.expander(f"{title} · {topic.size} questions, {topic.escalated} escalated"):
             for item in topic.interactions[:20]:
                 label = f"{item.created_at:%b %d %H:%M} · {item.channel} · {item.confidence:.2f} · {item.question[:90]}"
                 st.page_link(
                     "pages/analyst.py",
-                    label=label.replace("\n", " "),
+                    label=view.literal(label),
                     query_params={"interaction": str(item.id)},
                     icon=":material/open_in_new:",
                 )
@@ -421,9 +422,11 @@ def interaction_detail(data: kpis.Dataset, interaction_id: str) -> None:
             head.warning("That interaction is not in the selected tenant and dates.")
             return
         head.markdown(f"**Interaction {item.id}**")
-        st.caption(
-            f"{item.created_at:%Y-%m-%d %H:%M} UTC · {item.tenant} · {item.channel} · {kpis.version_of(item)} · "
-            f"confidence {item.confidence:.2f} ({item.confidence_reason}) · {item.latency_ms.get('total', 0):.0f} ms"
+        st.html(
+            view.meta(
+                f"{item.created_at:%Y-%m-%d %H:%M} UTC · {item.tenant} · {item.channel} · {kpis.version_of(item)} · "
+                f"confidence {item.confidence:.2f} ({item.confidence_reason}) · {item.latency_ms.get('total', 0):.0f} ms"
+            )
         )
         left, right = st.columns(2, gap="medium")
         with left:
@@ -433,21 +436,24 @@ def interaction_detail(data: kpis.Dataset, interaction_id: str) -> None:
             st.markdown("**Answer**")
             st.html(view.draft(item.answer, item.citations))
             for c in item.citations:
-                st.caption(f"[{c.n}] {c.title} › {c.section}")
+                st.html(view.meta(f"[{c.n}] {c.title} › {c.section}"))
         votes = [v for v in data.votes if v.interaction_id == item.id]
         edits = [e for e in data.edits if e.interaction_id == item.id]
         escalations = [e for e in data.escalations if e.interaction_id == item.id]
+        # Votes, edits and escalations are customer or agent text: shown escaped, never as Markdown.
         for v in votes:
+            reasons = ", ".join(c.replace("_", " ") for c in v.reason_codes) or "no reason given"
             st.markdown(
-                f"{':material/thumb_up:' if v.thumbs == 'up' else ':material/thumb_down:'} "
-                f"{', '.join(c.replace('_', ' ') for c in v.reason_codes) or 'no reason given'}"
-                + (f" — “{v.comment}”" if v.comment else "")
+                f"{':material/thumb_up:' if v.thumbs == 'up' else ':material/thumb_down:'} {view.literal(reasons)}"
             )
+            if v.comment:
+                st.html(view.prose(f"“{v.comment}”"))
         for e in edits:
             st.markdown(f"Sent with edit distance {e.distance} (ratio {e.ratio:.2f}):")
             st.html(view.prose(e.sent))
         for x in escalations:
-            st.markdown(f"Escalated to **{x.queue}** ({x.status}): {x.reason}")
+            st.markdown(f"Escalated to **{view.literal(x.queue)}** ({view.literal(x.status)}):")
+            st.html(view.prose(x.reason))
 
 
 def main() -> None:
