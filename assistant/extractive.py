@@ -30,6 +30,8 @@ from retrieval.embedder import Embedder
 # source's retrieval rank so ties go to the better source.
 _W_SIMILARITY, _W_OVERLAP, _W_SOURCE = 0.6, 0.3, 0.1
 _NEAR_COPY = 0.8  # cosine above which two units state the same fact ("valid for 60 minutes" twice)
+_NEAR_COPY_SAME_NUMBERS = 0.7  # the cosine that suffices when one unit's numbers all recur in the other
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SECOND_SOURCE_SHARE = 0.85  # a second source's unit must score this share of the best unit
 _EXTRA_SHARE = 0.9  # another unit of the anchor source joins when it scores this share of the best
 _SHORT_SECTION_WORDS = 70
@@ -54,11 +56,13 @@ _QUANTITY = re.compile(
     r"wie (viele|viel|lange|oft)|wann|combien|cu[áa]nto)",
     re.IGNORECASE,
 )
-SEE_POINTER = re.compile(r"\s*\((see|siehe|voir|ver) [^)]*\)|[;,]\s*(see|siehe) .*$", re.IGNORECASE)
+SEE_POINTER = re.compile(
+    r"\s*\((see|siehe|voir|ver) [^)]*\)|[;,]\s*(see|siehe|this (article|page|guide) \w+) .*$", re.IGNORECASE
+)
 _DANGLING = re.compile(
     r"\b(see|as|shown|listed|mentioned|described|explained) (above|below)\b|\b(above|below)\s*[.):,;]|"
     r"\bthe (steps?|table|list|section|options?|settings?|image|screenshot|figure) (above|below)\b|"
-    r"\b(the following|as follows|as shown|shown here|this page|these steps|those steps|"
+    r"\b(the following|as follows|as shown|shown here|this page|this article|this guide|these steps|those steps|"
     r"steps? \d+\s*(-|–|to|and)\s*\d+|step \d+|siehe oben|siehe unten|folgende[nmsr]?|ci-dessous|ci-dessus|"
     r"siguientes?)\b",
     re.IGNORECASE,
@@ -301,19 +305,22 @@ def compose(
 
     sentences: list[Sentence] = []
     seen: set[tuple[int, int]] = set()
-    shown: list[int] = []  # rows of ``vectors`` of the running-text units already in the answer
+    shown: list[tuple[int, tuple[int, int]]] = []  # (row of ``vectors``, (source, block)) of units in the answer
     for n, unit in out:
         if (n, unit.position) in seen:
             continue
         seen.add((n, unit.position))
         row = index.get((n, unit.position))
-        if unit.kind == "text" and row is not None:
-            # The same fact said twice ("valid for 60 minutes" ... "expire after 60 minutes") is said once.
-            if _near_copy(vectors, row, shown):
+        if unit.kind in ("text", "item", "row") and row is not None:
+            # The same fact said twice ("valid for 60 minutes" ... "expire after 60 minutes"; a table row and a
+            # bullet with the same price) is said once. Rows or items of one list only look alike: they stay.
+            where = (n, unit.block)
+            others = [r for r, place in shown if unit.kind == "text" or place != where]
+            if _near_copy(vectors, row, others, [c.unit.text for c in candidates]):
                 continue
-            shown.append(row)
+            shown.append((row, where))
         kind = "text" if unit.kind in ("text", "question") else unit.kind
-        text = SEE_POINTER.sub("", unit.text).strip()
+        text = cut_pointers(unit.text)
         if not text or (_dangling(text) and not unit.lead and unit.kind != "step"):
             continue
         sentences.append(
@@ -359,7 +366,7 @@ def _emittable(units: list[Unit]) -> list[Unit]:
     """The units that can be shown: pointers and references elsewhere go, except in a list's lead-in or a step."""
     out = []
     for unit in units:
-        text = SEE_POINTER.sub("", unit.text).strip()
+        text = cut_pointers(unit.text)
         if text and not (_dangling(text) and not unit.lead and unit.kind != "step"):
             out.append(Unit(unit.kind, text, unit.block, unit.position, unit.marker, unit.number, unit.lead))
     return out
@@ -410,7 +417,7 @@ def _passage(
     # "How do I ...": the whole numbered list the anchor belongs to (or the source's list), with its lead-in.
     if unit.kind == "step" or (how_to and steps):
         block = unit.block if unit.kind == "step" else _best_list_block(anchor, candidates, steps)
-        return _lead(units, block) + [u for u in body if u.kind == "step" and u.block == block]
+        return _lead(units, block) + [u for u in body if u.kind in ("step", "item") and u.block == block]
     if unit.kind == "item":
         items = [u for u in body if u.kind == "item" and u.block == unit.block]
         average = sum(len(u.text.split()) for u in items) / len(items)
@@ -494,8 +501,25 @@ def _dangling_without_list(text: str) -> bool:
     return bool(_POINTER.match(text))
 
 
-def _near_copy(vectors: np.ndarray, i: int, chosen: list[int]) -> bool:
-    return any(float(vectors[i] @ vectors[j]) > _NEAR_COPY for j in chosen)
+def cut_pointers(text: str) -> str:
+    """``text`` without its pointers elsewhere ("(see Step 2)", "; this article lists ..."), still a sentence."""
+    cut = SEE_POINTER.sub("", text).strip()
+    if cut != text.strip() and cut and text.rstrip()[-1:] in ".!?" and cut[-1] not in ".!?:":
+        cut += "."
+    return cut
+
+
+def _near_copy(vectors: np.ndarray, i: int, chosen: list[int], texts: Sequence[str] = ()) -> bool:
+    """Unit ``i`` states what a chosen unit states: close in meaning, or a little less close and carrying the
+    same numbers ("$0.05 for each label over your allowance" in a table and in a bullet); ``texts`` by row."""
+    numbers = set(_NUMBER.findall(texts[i])) if texts else set()
+    for j in chosen:
+        cosine = float(vectors[i] @ vectors[j])
+        if cosine > _NEAR_COPY or (
+            numbers and cosine > _NEAR_COPY_SAME_NUMBERS and numbers <= set(_NUMBER.findall(texts[j]))
+        ):
+            return True
+    return False
 
 
 def _is_furniture(text: str) -> bool:

@@ -50,7 +50,8 @@ def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
     previous_kind: str = ""
     header: list[str] | None = None
     lines = [line for line in text.splitlines() if line.strip()]
-    for line in lines:
+    nested = _nested_items(lines)
+    for index, line in enumerate(lines):
         step, item, row = _STEP.match(line), _ITEM.match(line), _ROW.match(line)
         if row:
             cells = [c.strip() for c in row.group(1).split("|")]
@@ -63,11 +64,16 @@ def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
             previous_kind = "row"
             continue
         if step:
-            if previous_kind != "step" or int(step.group(1)) == 1:
+            if previous_kind not in ("step", "substep") or int(step.group(1)) == 1:
                 block += 1
             number = int(step.group(1))
             units.append(Unit("step", step.group(2).strip(), block, len(units), f"{number}.", number))
             previous_kind = "step"
+            continue
+        if item and index in nested:
+            # A bullet under a step ("6. Choose the Delivery option:" then its options): part of the step list.
+            units.append(Unit("item", item.group(1).strip(), block, len(units), "-"))
+            previous_kind = "substep"
             continue
         if item:
             if previous_kind != "item":
@@ -101,6 +107,22 @@ def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
             units.append(Unit(kind, sentence, block, len(units)))
         previous_kind = "text"
     return _mark_leads(units)
+
+
+def _nested_items(lines: Sequence[str]) -> set[int]:
+    """Indexes of the bullet lines between step ``n`` and step ``n + 1``: the step's own sub-list."""
+    nested: set[int] = set()
+    for start, line in enumerate(lines):
+        step = _STEP.match(line)
+        if step is None:
+            continue
+        end = start + 1
+        while end < len(lines) and _ITEM.match(lines[end]):
+            end += 1
+        following = _STEP.match(lines[end]) if end < len(lines) else None
+        if end > start + 1 and following is not None and int(following.group(1)) == int(step.group(1)) + 1:
+            nested.update(range(start + 1, end))
+    return nested
 
 
 def _mark_leads(units: list[Unit]) -> list[Unit]:

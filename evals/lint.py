@@ -316,9 +316,11 @@ def step_groups(answer: Answer) -> list[list[tuple[int, str]]]:
     """The answer's numbered steps as lists of (number, text key), one list per run of consecutive steps.
 
     A step's number is its marker (``3.``); a sentence without a kind that is a numbered line of its cited
-    source counts as that step too (so a generator that does not mark steps is linted the same way).
+    source counts as that step too (so a generator that does not mark steps is linted the same way), unless
+    it stands alone: one step's sentence quoted as a plain fact answers a lookup, it lists nothing.
     """
     groups: list[list[tuple[int, str]]] = []
+    marked: list[bool] = []
     previous: tuple[int, tuple[int, ...]] | None = None
     for sentence in answer.sentences:
         number: int | None = None
@@ -331,15 +333,19 @@ def step_groups(answer: Answer) -> list[list[tuple[int, str]]]:
                 number = next((n for n, k in run if k == key), None)
                 if number is not None:
                     break
+        group_key = (sentence.block, sentence.cites)
+        if number is None and sentence.kind == "item" and previous == group_key:
+            continue  # a bullet under a step ("6. Choose the option:" then the options) keeps the run going
         if number is None:
             previous = None
             continue
-        group_key = (sentence.block, sentence.cites)
         if previous != group_key:
             groups.append([])
+            marked.append(False)
         groups[-1].append((number, _key(sentence.text)))
+        marked[-1] = marked[-1] or sentence.kind == "step"
         previous = group_key
-    return groups
+    return [g for g, m in zip(groups, marked, strict=True) if m or len(g) > 1]
 
 
 def cut_off_list(answer: Answer) -> list[Defect]:

@@ -60,3 +60,13 @@ def test_chunks_of_a_section_join_without_their_overlap() -> None:
     assert join_overlapping(["A sentence that ends.", "Next sentence of the paragraph."]) == (
         "A sentence that ends. Next sentence of the paragraph."
     )
+
+
+def test_bullets_under_a_step_belong_to_its_list_bullets_after_the_last_step_do_not() -> None:
+    units = parse(
+        "1. Open Settings.\n2. Choose the delivery option:\n- Send now\n- Save as draft\n3. Click Save.\n- Tip"
+    )
+    steps = [u for u in units if u.kind == "step"]
+    assert [u.number for u in steps] == [1, 2, 3] and len({u.block for u in steps}) == 1
+    nested, after = [u for u in units if u.kind == "item"][:2], [u for u in units if u.kind == "item"][2]
+    assert all(u.block == steps[0].block for u in nested) and after.block != steps[0].block

@@ -187,8 +187,13 @@ def test_cut_off_list() -> None:
     assert "2, 3" in cut_off_list(answer(steps(2, 3)))[0].text
     assert cut_off_list(answer(steps(1, 3, 2, 4, 5)))
     assert cut_off_list(answer(steps(1, 2, 3)))[0].detail == "steps 1-3 of a 5-step list"
-    # a generator that marks no steps: a sentence that is a numbered line of its source is that step
-    assert cut_off_list(answer([said(STEPS[4])]))[0].text == "5"
+    # a generator that marks no steps: sentences that are numbered lines of their source are those steps...
+    assert cut_off_list(answer([said(STEPS[3]), said(STEPS[4])]))[0].text == "4, 5"
+    # ...but one step quoted alone as a plain sentence is a lookup's fact, not a list
+    assert cut_off_list(answer([said(STEPS[4])])) == []
+    # a bullet under a step keeps the run going
+    nested = [*steps(1, 2), said("Check the spam folder.", "item", "-", block=2), *steps(3, 4, 5)]
+    assert cut_off_list(answer(nested)) == []
     # a source whose list numbers were lost (or that starts mid-list) is judged on the answer's own numbers
     bare = hit("\n".join(STEPS))
     assert cut_off_list(answer(steps(1, 2, 3), sources=[Source(1, bare)])) == []
