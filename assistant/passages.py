@@ -148,7 +148,7 @@ def _labelled(header: Sequence[str], cells: Sequence[str]) -> str:
     parts = []
     for i, cell in enumerate(cells):
         cell = cell.rstrip(" .;")
-        if not cell:
+        if not cell or cell in ("-", "–", "—"):  # an empty cell, written as a dash
             continue
         label = header[i].rstrip(" .:") if i < len(header) else ""
         parts.append(f"{label}: {cell}" if label and label != cell else cell)

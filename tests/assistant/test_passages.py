@@ -70,3 +70,8 @@ def test_bullets_under_a_step_belong_to_its_list_bullets_after_the_last_step_do_
     assert [u.number for u in steps] == [1, 2, 3] and len({u.block for u in steps}) == 1
     nested, after = [u for u in units if u.kind == "item"][:2], [u for u in units if u.kind == "item"][2]
     assert all(u.block == steps[0].block for u in nested) and after.block != steps[0].block
+
+
+def test_a_dash_cell_is_an_empty_cell() -> None:
+    rows = [u for u in parse("| Role | Can | Cannot |\n| Owner | Everything | - |") if u.kind == "row"]
+    assert [u.text for u in rows] == ["Role: Owner; Can: Everything"]
