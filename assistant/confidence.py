@@ -175,7 +175,7 @@ def judge(ev: Evidence, calibration: Calibration) -> tuple[Confidence, bool]:
     # however close the nearest passage is ("connect my WooCommerce shop" answered with the Shopify steps).
     abstain = probability < calibration.abstain_below or bool(ev.unknown_names)
     if ev.unknown_names:
-        level = "low"
+        level, probability = "low", 0.0  # no answer from this help center is believed, however near
     return Confidence(level, probability, reason(level, ev, abstain)), abstain
 
 

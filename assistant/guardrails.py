@@ -8,7 +8,7 @@ and for text hidden from human readers (zero-width or bidi control characters).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from assistant.text import split_sentences
@@ -17,7 +17,7 @@ _PATTERNS: dict[str, str] = {
     "ignore_instructions": r"\b(ignore|disregard|forget|override|overrides|bypass)\b[^.\n]{0,40}\b(instructions?|rules|guidelines|policy|policies|prompt|guardrails)\b|\bnew instructions?\s+(from|for)\b",
     "addressed_to_ai": r"\b(note|message|instruction)s?\s+(for|to)\s+(the\s+)?(ai|llm|assistant|chatbot|bot|model)s?\b|\b(ai|llm)\s+(assistants?|agents?|models?|chatbots?)\s*[:,]|\bai assistants? and chatbots\b",
     "system_override": r"\b(system|admin|developer)\s+(override|note)\b|\bdeveloper mode\b|\bsystem message\b|^\s*\[?(system|assistant)\s*:|</?\s*(system|instructions?|question|prompt|context)\s*>",
-    "role_play": r"\byou\s+are\s+now\b|\byou are (a |an )?(dan|unfiltered|jailbroken)\b|\bpretend\b|\bact as (an? )?(ai|assistant|bot|chatbot|unfiltered|different)\b|\brole[- ]?play\b|\bfrom now on\b|\bjailbreak|\bDAN\b|\bdo anything now\b|\bno (rules|restrictions|filters)\b|\bunfiltered\b|\blet'?s play a game\b",
+    "role_play": r"\byou\s+are\s+now\b|\byou are (a |an )?(dan|unfiltered|jailbroken)\b|\bpretend\b|\bact as (an? )?(ai|assistant|bot|chatbot|unfiltered|different)\b|\brole[- ]?play\b|\bfrom now on,?\s+(you\s+(are|must|shall)|act|respond|reply|answer|ignore|always|never|append|only|speak|talk|behave)\b|\bjailbreak|\bDAN\b|\bdo anything now\b|\bno (rules|restrictions|filters)\b(?!\s+violations?)|\bunfiltered\b|\blet'?s play a game\b",
     "prompt_extraction": r"\b(reveal|show|print|repeat|output|paste|translate|summari[sz]e|list|tell me|give me|what (is|are))\b[^.\n]{0,40}\b(system prompt|(your|the) (hidden |full |initial )?(instructions|prompt|rules|guidelines|configuration)|hidden (prompt|instructions)|initial prompt|rules you (follow|were given)|everything above|raw text of every)\b|\binstructions did\b[^.\n]{0,40}\bgive you\b|\bprint the word\b",
     "personal_data_request": r"\b(his|her|their)\s+(e-?mail|phone|home|direct|personal|contact|delivery)\b|\bwho was the customer\b|\bwhich customers\b|\banother customer'?s?\b[^.\n]{0,60}\b(e-?mail|phone|address|card|invoices?)\b|\bwhat card did\b",
     "concealment": r"\bdo not (mention|reveal|tell)\b[^.\n]{0,30}\b(this|these) (note|instruction|message)s?\b",
@@ -41,18 +41,24 @@ class Screening:
         return bool(self.findings)
 
 
-def screen(text: str) -> Screening:
-    """Find injection attempts; ``clean_text`` is ``text`` without the suspicious sentences."""
+SOURCE_KINDS = tuple(name for name in _PATTERNS if name != "personal_data_request")
+"""What a retrieved article is screened for: instructions aimed at the model. Asking for someone's data is
+what a question does; an article saying "enter their email addresses" asks nothing."""
+
+
+def screen(text: str, kinds: Collection[str] | None = None) -> Screening:
+    """Find injection attempts of ``kinds`` (None: every kind); ``clean_text`` is ``text`` without the
+    suspicious sentences."""
     findings: list[str] = []
     if _HIDDEN.search(text):
         findings.append("hidden_text")
     visible = _HIDDEN.sub("", text)
     kept, suspicious = [], []
     for sentence in split_sentences(visible):
-        kinds = [name for name, rx in _COMPILED.items() if rx.search(sentence)]
-        if kinds:
+        found = [name for name, rx in _COMPILED.items() if (kinds is None or name in kinds) and rx.search(sentence)]
+        if found:
             suspicious.append(sentence)
-            findings.extend(k for k in kinds if k not in findings)
+            findings.extend(k for k in found if k not in findings)
         else:
             kept.append(sentence)
     return Screening(tuple(findings), tuple(suspicious), " ".join(kept))

@@ -17,7 +17,7 @@ from assistant.confidence import FEATURES, Evidence, evidence, judge, load_calib
 from assistant.extractive import ExtractiveGenerator
 from assistant.flags import FlagStore, TenantFlags
 from assistant.generator import GenerationError
-from assistant.guardrails import screen
+from assistant.guardrails import SOURCE_KINDS, screen
 from assistant.keywords import KeyWords
 from assistant.language import detect_language
 from assistant.prompts import says_no_answer
@@ -395,7 +395,7 @@ class AnswerService:
         sources: list[Source] = []
         dropped: list[tuple[Hit, tuple[str, ...]]] = []
         for hit in hits:
-            found = screen(hit.text)
+            found = screen(hit.text, SOURCE_KINDS)
             if found.flagged:
                 dropped.append((hit, found.findings))
                 continue
