@@ -105,3 +105,18 @@ def on_loopback(app: FastAPI, settings: ApiSettings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (``make services`` starts it); ``DESKPILOT_TEST_REDIS_URL`` may point elsewhere."""
+    import os
+
+    import redis
+
+    url = os.environ.get("DESKPILOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"no Redis at {url} ({exc}); start it with `make services`")
+    return url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,18 @@ class ApiSettings(BaseSettings):
         default=10.0, gt=0, description="A connection that takes longer to send a request's headers is closed."
     )
     keep_alive_timeout_s: int = Field(default=5, ge=1, description="An idle keep-alive connection is closed after.")
+    redis_url: str = Field(
+        default="",
+        description="Redis shared by the API replicas (redis://host:6379/0): key revocations reach every replica "
+        "at once. Empty = this process only.",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"DESKPILOT_REDIS_URL={value!r} is not a redis://, rediss:// or unix:// URL")
+        return value
 
     @model_validator(mode="after")
     def _oidc_bound(self) -> ApiSettings:
