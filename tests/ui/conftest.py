@@ -71,7 +71,11 @@ def live_api(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         assistant=base.assistant,
         feedback=base.feedback,
         api=ApiSettings(
-            cors_origins={"ledgerly": [ALLOWED_ORIGIN]}, rate_limit_per_key=600, rate_limit_per_client=6000
+            cors_origins={"ledgerly": [ALLOWED_ORIGIN]},
+            rate_limit_per_key=600,
+            rate_limit_per_client=6000,
+            rate_limit_widget_per_visitor=600,
+            rate_limit_widget_per_tenant=6000,
         ),
     )
     with serving(settings, demo=True, drain_every_s=0.5) as served:

@@ -185,6 +185,21 @@ def create_app(
     prices = observability or ObservabilitySettings()
     oidc = OidcVerifier(settings) if settings.oidc_enabled() else None
     per_key, per_client = RateLimiter(settings.rate_limit_per_key), RateLimiter(settings.rate_limit_per_client)
+    per_visitor = RateLimiter(settings.rate_limit_widget_per_visitor)
+    per_tenant = RateLimiter(settings.rate_limit_widget_per_tenant)
+
+    def buckets(principal: Principal, client: str) -> tuple[tuple[RateLimiter, str], ...]:
+        # A widget key is public and shared by every visitor of the help center: each visitor has their own
+        # bucket under the tenant's much larger one. The cheapest refusal comes first, so a visitor over their
+        # own limit takes nothing from the tenant's.
+        if principal.role == Role.widget:
+            return (
+                (per_visitor, f"v:{principal.subject}:{client}"),
+                (per_client, f"c:{client}"),
+                (per_tenant, f"t:{principal.tenant}"),
+            )
+        return ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}"))
+
     # The embedded index and the models are shared by every request; the engine is not built for
     # concurrent writers and two answers at once only fight over the same two cores.
     answer_lock = threading.Lock()
@@ -264,8 +279,7 @@ def create_app(
                 )
             if principal.role == Role.widget and not service.flags.get(principal.tenant).widget_enabled:
                 raise _WidgetOff(principal.tenant)
-            client = _client_address(request)
-            for limiter, key in ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}")):
+            for limiter, key in buckets(principal, _client_address(request)):
                 wait = limiter.take(key)
                 if wait > 0:
                     raise _RateLimited(wait)

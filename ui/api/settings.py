@@ -19,6 +19,12 @@ class ApiSettings(BaseSettings):
     )
     rate_limit_per_key: int = Field(default=60, ge=1, description="Requests per minute per API key.")
     rate_limit_per_client: int = Field(default=120, ge=1, description="Requests per minute per client address.")
+    rate_limit_widget_per_visitor: int = Field(
+        default=20, ge=1, description="Widget requests per minute per (widget key, client address): one visitor."
+    )
+    rate_limit_widget_per_tenant: int = Field(
+        default=600, ge=1, description="Widget requests per minute per tenant, all its visitors together."
+    )
     escalation_queues: dict[str, list[str]] = Field(
         default_factory=lambda: {"*": ["support", "tier2", "billing", "security", "legal", "claims"]},
         description='Per tenant, the queues an escalation may name; "*" for tenants not listed: '
@@ -67,6 +73,16 @@ class ApiSettings(BaseSettings):
             if missing:
                 names = " and ".join(f"DESKPILOT_OIDC_{m}" for m in missing)
                 raise ValueError(f"OIDC is on (a JWKS is configured) but {names} is not set")
+        return self
+
+    @model_validator(mode="after")
+    def _widget_ceiling_above_one_visitor(self) -> ApiSettings:
+        if self.rate_limit_widget_per_tenant < 2 * self.rate_limit_widget_per_visitor:
+            raise ValueError(
+                f"DESKPILOT_RATE_LIMIT_WIDGET_PER_TENANT={self.rate_limit_widget_per_tenant} must be at least twice "
+                f"DESKPILOT_RATE_LIMIT_WIDGET_PER_VISITOR={self.rate_limit_widget_per_visitor}: one visitor must "
+                "never use up the whole tenant's widget"
+            )
         return self
 
     @model_validator(mode="after")

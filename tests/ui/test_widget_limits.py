@@ -1,0 +1,70 @@
+"""Widget limits are per visitor, under a per-tenant ceiling: one visitor hammering a help center's public
+widget key is refused while the other visitors of that help center still get answers. Live uvicorn; each
+visitor is a real TCP client from its own loopback address (127.0.0.2, .3, ...), no proxy header involved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from tests.ui.conftest import LiveApi, on_loopback
+from ui.api.app import create_app
+from ui.api.recorder import KeyCache, StoreRecorder
+from ui.api.settings import ApiSettings
+
+QUESTION = {"question": "How long does the password reset link stay valid?"}
+
+
+def _visitor(n: int) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=f"127.0.0.{n}"), timeout=60)
+
+
+@pytest.fixture
+def limited(live_api: LiveApi) -> Iterator[str]:
+    """An API over the live one's service and store where a widget visitor may make 4 requests a minute, the
+    tenant's widget 12, and any key (the widget's too, before per-visitor limits) 4."""
+    settings = ApiSettings(
+        rate_limit_per_key=4,
+        rate_limit_per_client=1000,
+        rate_limit_widget_per_visitor=4,
+        rate_limit_widget_per_tenant=12,
+    )
+    recorder = StoreRecorder(live_api.store, live_api.served.writer)
+    app = create_app(live_api.served.app.state.service, recorder, KeyCache(live_api.store), settings)
+    with on_loopback(app, settings) as url:
+        yield url
+
+
+def _ask(client: httpx.Client, url: str, key: str) -> int:
+    return client.post(f"{url}/v1/answer", json=QUESTION, headers={"X-API-Key": key}).status_code
+
+
+def test_one_visitor_hammering_the_widget_key_leaves_the_others_answered(live_api: LiveApi, limited: str) -> None:
+    """Visitor 2 sends 10 questions: 4 answered, then 429. Visitors 3 and 4, same widget key, are answered."""
+    key = live_api.keys["widget"]
+    with _visitor(2) as hammer, _visitor(3) as second, _visitor(4) as third:
+        assert [_ask(hammer, limited, key) for _ in range(10)] == [200] * 4 + [429] * 6
+        assert [_ask(second, limited, key) for _ in range(2)] == [200, 200]
+        assert [_ask(third, limited, key) for _ in range(2)] == [200, 200]
+        assert _ask(hammer, limited, key) == 429
+
+
+def test_the_tenant_ceiling_holds_however_many_visitors(live_api: LiveApi, limited: str) -> None:
+    """Three visitors spending 4 each reach the tenant's 12; a fourth visitor is refused too. Staff keys of the
+    tenant and the widget of another tenant are not limited by it."""
+    key = live_api.keys["widget"]
+    for n in (5, 6, 7):
+        with _visitor(n) as visitor:
+            assert [_ask(visitor, limited, key) for _ in range(4)] == [200] * 4
+    with _visitor(8) as late:
+        assert _ask(late, limited, key) == 429
+        assert _ask(late, limited, live_api.keys["agent"]) == 200
+        assert _ask(late, limited, live_api.other["widget"]) == 200
+
+
+def test_the_tenant_ceiling_must_be_well_above_one_visitor() -> None:
+    with pytest.raises(ValidationError, match="DESKPILOT_RATE_LIMIT_WIDGET_PER_TENANT=30 must be at least twice"):
+        ApiSettings(rate_limit_widget_per_visitor=20, rate_limit_widget_per_tenant=30)
