@@ -4,7 +4,9 @@ visitor is a real TCP client from its own loopback address (127.0.0.2, .3, ...),
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -65,6 +67,49 @@ def test_the_tenant_ceiling_holds_however_many_visitors(live_api: LiveApi, limit
         assert _ask(late, limited, live_api.other["widget"]) == 200
 
 
+@pytest.fixture
+def replicas(live_api: LiveApi, redis_url: str) -> Iterator[list[str]]:
+    """Two API replicas with the limits above, sharing Redis under a prefix of their own."""
+    settings = ApiSettings(
+        rate_limit_per_key=4,
+        rate_limit_per_client=1000,
+        rate_limit_widget_per_visitor=4,
+        rate_limit_widget_per_tenant=12,
+        redis_url=redis_url,
+        redis_prefix=f"test-{uuid.uuid4().hex}",
+    )
+    with ExitStack() as stack:
+        urls = []
+        for _ in range(2):
+            recorder = StoreRecorder(live_api.store, live_api.served.writer)
+            app = create_app(live_api.served.app.state.service, recorder, KeyCache(live_api.store), settings)
+            urls.append(stack.enter_context(on_loopback(app, settings)))
+        yield urls
+
+
+def test_replicas_sharing_redis_share_the_widget_limits(live_api: LiveApi, replicas: list[str]) -> None:
+    """A visitor alternating between two replicas gets 4 answers in all, not 4 from each; another visitor is
+    still answered by both; and the tenant's ceiling of 12 is reached across replicas too."""
+    key = live_api.keys["widget"]
+    with _visitor(9) as hammer, _visitor(10) as other:
+        assert [_ask(hammer, replicas[i % 2], key) for i in range(8)] == [200] * 4 + [429] * 4
+        assert [_ask(other, url, key) for url in replicas] == [200, 200]
+    for n, url in ((11, replicas[0]), (12, replicas[1])):  # 6 spent so far; two more visitors spend 6
+        with _visitor(n) as visitor:
+            assert [_ask(visitor, url, key) for _ in range(3)] == [200] * 3
+    with _visitor(13) as late:
+        assert [_ask(late, url, key) for url in replicas] == [429, 429]
+
+
 def test_the_tenant_ceiling_must_be_well_above_one_visitor() -> None:
     with pytest.raises(ValidationError, match="DESKPILOT_RATE_LIMIT_WIDGET_PER_TENANT=30 must be at least twice"):
         ApiSettings(rate_limit_widget_per_visitor=20, rate_limit_widget_per_tenant=30)
+
+
+def test_a_replica_that_cannot_reach_redis_still_limits_in_its_own_memory() -> None:
+    """Nothing listens on port 1: each take falls back to the replica's own buckets, which still refuse."""
+    from ui.api.redislimit import RedisRateLimiter
+
+    buckets = RedisRateLimiter("redis://127.0.0.1:1/0", "test", "visitor", per_minute=2)
+    waits = [buckets.take("v:key:127.0.0.2") for _ in range(3)]
+    assert waits[:2] == [0.0, 0.0] and waits[2] > 0

@@ -18,7 +18,6 @@ from feedback.store import FeedbackStore
 from ui.api.settings import ApiSettings
 
 log = logging.getLogger("deskpilot.api")
-EPOCH_KEY = "deskpilot:api-keys:revocation-epoch"
 
 
 class RevocationEpoch(Protocol):
@@ -54,9 +53,10 @@ class LocalEpoch:
 class RedisEpoch:
     """The epoch shared by every process that uses the same Redis."""
 
-    def __init__(self, url: str, retry_after_s: float = 1.0) -> None:
+    def __init__(self, url: str, prefix: str = "deskpilot", retry_after_s: float = 1.0) -> None:
         import redis
 
+        self._key = f"{prefix}:api-keys:revocation-epoch"
         self._redis: Any = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._error = redis.RedisError
         self._retry_after_s = retry_after_s
@@ -67,7 +67,7 @@ class RedisEpoch:
         if time.monotonic() < self._down_until:  # do not wait on a dead Redis for every request
             return None
         try:
-            value = self._redis.get(EPOCH_KEY)
+            value = self._redis.get(self._key)
         except self._error as exc:
             self._down_until = time.monotonic() + self._retry_after_s
             log.warning("Redis (DESKPILOT_REDIS_URL) unavailable, verifying API keys against the store: %s", exc)
@@ -77,14 +77,14 @@ class RedisEpoch:
     def advance(self) -> None:
         """Announce a revocation to every process sharing this Redis."""
         try:
-            self._redis.incr(EPOCH_KEY)
+            self._redis.incr(self._key)
         except self._error as exc:
             log.error("could not announce a key revocation through DESKPILOT_REDIS_URL: %s", exc)
 
 
 def revocation_epoch(settings: ApiSettings) -> RevocationEpoch:
     """Redis's epoch when ``DESKPILOT_REDIS_URL`` is set, this process's otherwise."""
-    return RedisEpoch(settings.redis_url) if settings.redis_url else LocalEpoch()
+    return RedisEpoch(settings.redis_url, settings.redis_prefix) if settings.redis_url else LocalEpoch()
 
 
 def announce_revocations(store: FeedbackStore, epoch: RevocationEpoch) -> None:

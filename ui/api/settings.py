@@ -55,7 +55,13 @@ class ApiSettings(BaseSettings):
     redis_url: str = Field(
         default="",
         description="Redis shared by the API replicas (redis://host:6379/0): key revocations reach every replica "
-        "at once. Empty = this process only.",
+        "at once and rate limits count across replicas. Empty = this process only.",
+    )
+    redis_prefix: str = Field(
+        default="deskpilot",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Prefix of every key the API keeps in Redis (deployments sharing one Redis use their own).",
     )
 
     @field_validator("redis_url")
