@@ -44,11 +44,13 @@ pytest: install
 test: lint typecheck services pytest
 
 # What the tests need from the machine: Debian's Chromium for the browser tests (never a downloaded
-# browser) and the local PostgreSQL server for the feedback store's tests.
+# browser), the local PostgreSQL server for the feedback store's tests and the local Redis for the API's.
 services:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort | tail -1) main start
 	for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+	redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	for i in $$(seq 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 1; done
 
 bench: install
 	$(BIN)/python evals/bench_ingest.py

@@ -226,6 +226,7 @@ class FeedbackStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._reader = reader(engine)
+        self._on_revoke: list[Callable[[str], None]] = []
 
     @classmethod
     def open(cls, settings: FeedbackSettings) -> FeedbackStore:
@@ -880,4 +881,10 @@ class FeedbackStore:
                 target=f"api_key:{key_id}",
                 details={"name": row.name, "role": row.role},
             )
+        for listener in self._on_revoke:  # after the commit: a listener that re-reads the key sees it revoked
+            listener(key_id)
         return True
+
+    def on_api_key_revoked(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(key_id)`` after each key this store revokes (API key caches forget it at once)."""
+        self._on_revoke.append(listener)

@@ -318,7 +318,12 @@ def scan(data_dir: Path) -> list[str]:
 
 def _settings(state: Path) -> AppSettings:
     base = AppSettings.load(state)
-    api = ApiSettings(rate_limit_per_key=600, rate_limit_per_client=6000)
+    api = ApiSettings(
+        rate_limit_per_key=600,
+        rate_limit_per_client=6000,
+        rate_limit_widget_per_visitor=600,
+        rate_limit_widget_per_tenant=6000,
+    )
     return AppSettings(base.ingest, base.retrieval, base.assistant, base.feedback, api)
 
 

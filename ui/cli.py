@@ -477,10 +477,13 @@ def keys_list(
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (from `keys list`).")], data_dir: DataDir = None
 ) -> None:
-    """Revoke a key; running APIs stop accepting it within a minute."""
+    """Revoke a key: with DESKPILOT_REDIS_URL running APIs refuse it at once, otherwise within a minute."""
     from feedback.store import FeedbackStore, UnknownApiKey
+    from ui.api.revocation import announce_revocations, revocation_epoch
 
-    with FeedbackStore.open(AppSettings.load(data_dir).feedback) as store:
+    settings = AppSettings.load(data_dir)
+    with FeedbackStore.open(settings.feedback) as store:
+        announce_revocations(store, revocation_epoch(settings.api))
         try:
             changed = store.revoke_api_key(key_id, actor="cli")
         except UnknownApiKey:

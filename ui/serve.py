@@ -19,6 +19,7 @@ from feedback.store import FeedbackStore
 from retrieval.index import stats_of
 from ui.api.app import create_app
 from ui.api.recorder import KeyCache, StoreRecorder
+from ui.api.revocation import revocation_epoch
 from ui.canary import for_data_dir
 from ui.settings import AppSettings
 from ui.tracing import NO_TRACER, Tracer, durable_writer, tracer_from
@@ -85,7 +86,7 @@ def serving(settings: AppSettings, demo: bool = True, drain_every_s: float = 10.
     app = create_app(
         service,
         StoreRecorder(store, writer),
-        KeyCache(store),
+        KeyCache(store, epoch=revocation_epoch(settings.api)),
         settings.api,
         ready=lambda: retrieval.index.count() > 0,
         demo_keys=keys,

@@ -71,7 +71,11 @@ def live_api(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         assistant=base.assistant,
         feedback=base.feedback,
         api=ApiSettings(
-            cors_origins={"ledgerly": [ALLOWED_ORIGIN]}, rate_limit_per_key=600, rate_limit_per_client=6000
+            cors_origins={"ledgerly": [ALLOWED_ORIGIN]},
+            rate_limit_per_key=600,
+            rate_limit_per_client=6000,
+            rate_limit_widget_per_visitor=600,
+            rate_limit_widget_per_tenant=6000,
         ),
     )
     with serving(settings, demo=True, drain_every_s=0.5) as served:
@@ -105,3 +109,18 @@ def on_loopback(app: FastAPI, settings: ApiSettings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis (``make services`` starts it); ``DESKPILOT_TEST_REDIS_URL`` may point elsewhere."""
+    import os
+
+    import redis
+
+    url = os.environ.get("DESKPILOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"no Redis at {url} ({exc}); start it with `make services`")
+    return url

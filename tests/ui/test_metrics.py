@@ -43,7 +43,12 @@ def api(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             }
         ),
         feedback=base.feedback,
-        api=ApiSettings(rate_limit_per_key=600, rate_limit_per_client=6000),
+        api=ApiSettings(
+            rate_limit_per_key=600,
+            rate_limit_per_client=6000,
+            rate_limit_widget_per_visitor=600,
+            rate_limit_widget_per_tenant=6000,
+        ),
         observability=ObservabilitySettings(),
     )
     with serving(settings, demo=False, drain_every_s=0.5) as served, TestClient(served.app) as client:

@@ -54,7 +54,12 @@ def app_settings(state: Path, observability: ObservabilitySettings, **assistant:
         retrieval=base.retrieval,
         assistant=base.assistant.model_copy(update=assistant),
         feedback=base.feedback,
-        api=ApiSettings(rate_limit_per_key=600, rate_limit_per_client=6000),
+        api=ApiSettings(
+            rate_limit_per_key=600,
+            rate_limit_per_client=6000,
+            rate_limit_widget_per_visitor=600,
+            rate_limit_widget_per_tenant=6000,
+        ),
         observability=observability,
     )
 

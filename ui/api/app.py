@@ -27,7 +27,7 @@ from assistant.routing import BUDGET_CAUSES, parse_route
 from assistant.service import AnswerService
 from ui.api.auth import AuthError, KeyLookup, OidcVerifier, Principal, authenticate
 from ui.api.bodylimit import BodyLimit
-from ui.api.ratelimit import RateLimiter
+from ui.api.ratelimit import Limiter, limiter
 from ui.api.roles import Action, Role, allowed
 from ui.api.schemas import (
     Accepted,
@@ -184,7 +184,23 @@ def create_app(
     metrics.registry.register(ServiceCollector(service))
     prices = observability or ObservabilitySettings()
     oidc = OidcVerifier(settings) if settings.oidc_enabled() else None
-    per_key, per_client = RateLimiter(settings.rate_limit_per_key), RateLimiter(settings.rate_limit_per_client)
+    per_key = limiter(settings, "key", settings.rate_limit_per_key)
+    per_client = limiter(settings, "client", settings.rate_limit_per_client)
+    per_visitor = limiter(settings, "visitor", settings.rate_limit_widget_per_visitor)
+    per_tenant = limiter(settings, "tenant", settings.rate_limit_widget_per_tenant)
+
+    def buckets(principal: Principal, client: str) -> tuple[tuple[Limiter, str], ...]:
+        # A widget key is public and shared by every visitor of the help center: each visitor has their own
+        # bucket under the tenant's much larger one. The cheapest refusal comes first, so a visitor over their
+        # own limit takes nothing from the tenant's.
+        if principal.role == Role.widget:
+            return (
+                (per_visitor, f"v:{principal.subject}:{client}"),
+                (per_client, f"c:{client}"),
+                (per_tenant, f"t:{principal.tenant}"),
+            )
+        return ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}"))
+
     # The embedded index and the models are shared by every request; the engine is not built for
     # concurrent writers and two answers at once only fight over the same two cores.
     answer_lock = threading.Lock()
@@ -264,9 +280,8 @@ def create_app(
                 )
             if principal.role == Role.widget and not service.flags.get(principal.tenant).widget_enabled:
                 raise _WidgetOff(principal.tenant)
-            client = _client_address(request)
-            for limiter, key in ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}")):
-                wait = limiter.take(key)
+            for limits, key in buckets(principal, _client_address(request)):
+                wait = limits.take(key)
                 if wait > 0:
                     raise _RateLimited(wait)
             return principal

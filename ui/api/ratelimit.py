@@ -1,10 +1,23 @@
-"""Token-bucket rate limits, per API key and per client address, in process memory."""
+"""Token-bucket rate limits, per API key and per client address: in process memory, or in Redis when
+``DESKPILOT_REDIS_URL`` is set (``ui/api/redislimit.py``)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ui.api.settings import ApiSettings
+
+
+class Limiter(Protocol):
+    """A set of token buckets, one per key."""
+
+    def take(self, key: str) -> float:
+        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        ...
 
 
 class RateLimiter:
@@ -33,3 +46,12 @@ class RateLimiter:
                 for stale, _ in sorted(self._buckets.items(), key=lambda kv: kv[1][1])[: self._max_keys // 2]:
                     del self._buckets[stale]
             return wait
+
+
+def limiter(settings: ApiSettings, name: str, per_minute: int) -> Limiter:
+    """The ``name`` buckets (``per_minute`` each): in Redis when ``DESKPILOT_REDIS_URL`` is set, else here."""
+    if not settings.redis_url:
+        return RateLimiter(per_minute)
+    from ui.api.redislimit import RedisRateLimiter
+
+    return RedisRateLimiter(settings.redis_url, settings.redis_prefix, name, per_minute)

@@ -18,6 +18,7 @@ from feedback.spool import DurableWriter, SpoolUnavailable
 from feedback.store import FeedbackStore, UnknownInteraction
 from ui.api.app import NotFound, SpoolFailed
 from ui.api.auth import Principal
+from ui.api.revocation import LocalEpoch, RevocationEpoch, announce_revocations
 from ui.api.roles import Role
 from ui.api.schemas import EditRequest, EscalationRequest, FeedbackRequest, InteractionOut, InteractionPage
 
@@ -167,7 +168,11 @@ class StoreRecorder:
 
 class KeyCache:
     """API keys verified against the store, remembered for ``ttl_s`` so that a database outage does not lock
-    customers out: while the database is down, a key verified before stays valid for ``outage_grace_s``."""
+    customers out: while the database is down, a key verified before stays valid for ``outage_grace_s``.
+
+    A remembered key is trusted only under the revocation epoch it was verified in: a revoke through ``store``
+    advances the epoch (and, with a Redis epoch, so does a revoke in any other process), so the next request
+    with a revoked key is checked against the store again and refused."""
 
     def __init__(
         self,
@@ -175,18 +180,22 @@ class KeyCache:
         ttl_s: float = 60.0,
         outage_grace_s: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        epoch: RevocationEpoch | None = None,
     ) -> None:
         self.store, self.ttl_s, self.outage_grace_s, self._clock = store, ttl_s, outage_grace_s, clock
-        self._known: dict[str, tuple[Principal, float]] = {}
+        self.epoch: RevocationEpoch = epoch or LocalEpoch()
+        self._known: dict[str, tuple[Principal, float, str | None]] = {}
         self._lock = threading.Lock()
+        announce_revocations(store, self.epoch)
 
     def __call__(self, plaintext: str) -> Principal | None:
         """The key's principal, or None when the key is unknown or revoked."""
         digest = hashlib.sha256(plaintext.encode()).hexdigest()
         now = self._clock()
+        epoch = self.epoch.current()  # read before the store, so a revoke in between is seen next time
         with self._lock:
             cached = self._known.get(digest)
-        if cached is not None and now - cached[1] < self.ttl_s:
+        if cached is not None and now - cached[1] < self.ttl_s and epoch is not None and cached[2] == epoch:
             return cached[0]
         try:
             record = self.store.verify_api_key(plaintext)
@@ -206,5 +215,5 @@ class KeyCache:
             return None
         principal = Principal(tenant=record.tenant, role=role, subject=f"key:{record.id}", via="key")
         with self._lock:
-            self._known[digest] = (principal, now)
+            self._known[digest] = (principal, now, epoch)
         return principal

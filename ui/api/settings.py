@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,12 @@ class ApiSettings(BaseSettings):
     )
     rate_limit_per_key: int = Field(default=60, ge=1, description="Requests per minute per API key.")
     rate_limit_per_client: int = Field(default=120, ge=1, description="Requests per minute per client address.")
+    rate_limit_widget_per_visitor: int = Field(
+        default=20, ge=1, description="Widget requests per minute per (widget key, client address): one visitor."
+    )
+    rate_limit_widget_per_tenant: int = Field(
+        default=600, ge=1, description="Widget requests per minute per tenant, all its visitors together."
+    )
     escalation_queues: dict[str, list[str]] = Field(
         default_factory=lambda: {"*": ["support", "tier2", "billing", "security", "legal", "claims"]},
         description='Per tenant, the queues an escalation may name; "*" for tenants not listed: '
@@ -46,6 +52,24 @@ class ApiSettings(BaseSettings):
         default=10.0, gt=0, description="A connection that takes longer to send a request's headers is closed."
     )
     keep_alive_timeout_s: int = Field(default=5, ge=1, description="An idle keep-alive connection is closed after.")
+    redis_url: str = Field(
+        default="",
+        description="Redis shared by the API replicas (redis://host:6379/0): key revocations reach every replica "
+        "at once and rate limits count across replicas. Empty = this process only.",
+    )
+    redis_prefix: str = Field(
+        default="deskpilot",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Prefix of every key the API keeps in Redis (deployments sharing one Redis use their own).",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"DESKPILOT_REDIS_URL={value!r} is not a redis://, rediss:// or unix:// URL")
+        return value
 
     @model_validator(mode="after")
     def _oidc_bound(self) -> ApiSettings:
@@ -55,6 +79,16 @@ class ApiSettings(BaseSettings):
             if missing:
                 names = " and ".join(f"DESKPILOT_OIDC_{m}" for m in missing)
                 raise ValueError(f"OIDC is on (a JWKS is configured) but {names} is not set")
+        return self
+
+    @model_validator(mode="after")
+    def _widget_ceiling_above_one_visitor(self) -> ApiSettings:
+        if self.rate_limit_widget_per_tenant < 2 * self.rate_limit_widget_per_visitor:
+            raise ValueError(
+                f"DESKPILOT_RATE_LIMIT_WIDGET_PER_TENANT={self.rate_limit_widget_per_tenant} must be at least twice "
+                f"DESKPILOT_RATE_LIMIT_WIDGET_PER_VISITOR={self.rate_limit_widget_per_visitor}: one visitor must "
+                "never use up the whole tenant's widget"
+            )
         return self
 
     @model_validator(mode="after")

@@ -17,7 +17,6 @@ import hmac
 import json
 import secrets
 import threading
-import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,13 +26,12 @@ import streamlit as st
 from ui.api.roles import STAFF, Role
 from ui.api.settings import ApiSettings
 from ui.console.settings import ALL_TENANTS, ConsoleSettings
+from ui.console.throttle import SignInThrottle
 
 SESSION_KEY = "console_identity"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 # Compared against when the user is unknown, so a miss costs as much as a wrong password.
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-MAX_FAILURES = 5
-LOCKOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -94,32 +92,17 @@ def verify_password(password: str, encoded: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
-class _Throttle:
-    """Consecutive failed sign-ins per username; after MAX_FAILURES the user waits LOCKOUT_S seconds."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, tuple[int, float]] = {}
-        self._lock = threading.Lock()
-
-    def locked_for(self, username: str) -> float:
-        with self._lock:
-            count, last = self._failures.get(username, (0, 0.0))
-        remaining = LOCKOUT_S - (time.monotonic() - last)
-        return remaining if count >= MAX_FAILURES and remaining > 0 else 0.0
-
-    def failed(self, username: str) -> None:
-        with self._lock:
-            count, last = self._failures.get(username, (0, 0.0))
-            if count >= MAX_FAILURES and time.monotonic() - last >= LOCKOUT_S:
-                count = 0
-            self._failures[username] = (count + 1, time.monotonic())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(username, None)
+_throttles: dict[tuple[float, float], SignInThrottle] = {}
+_throttles_lock = threading.Lock()
 
 
-_throttle = _Throttle()
+def throttle_of(settings: ConsoleSettings) -> SignInThrottle:
+    """The process's sign-in throttle for these backoff settings (shared by every browser session)."""
+    limits = (settings.console_signin_client_backoff_max_s, settings.console_signin_user_backoff_max_s)
+    with _throttles_lock:
+        if limits not in _throttles:
+            _throttles[limits] = SignInThrottle(*limits)
+        return _throttles[limits]
 
 
 def staff_only(identity: Identity) -> Identity:
@@ -131,18 +114,20 @@ def staff_only(identity: Identity) -> Identity:
     return identity
 
 
-def authenticate(settings: ConsoleSettings, username: str, password: str) -> Identity:
-    """The identity of a local user whose password matches; LoginRefused otherwise."""
+def authenticate(settings: ConsoleSettings, username: str, password: str, client: str = "local") -> Identity:
+    """The identity of a local user whose password matches; LoginRefused otherwise, or while ``client`` (its
+    address) or the username must wait after failed sign-ins (``ui/console/throttle.py``)."""
     username = username.strip()
-    wait = _throttle.locked_for(username)
+    throttle = throttle_of(settings)
+    wait = throttle.wait(client, username)
     if wait:
-        raise LoginRefused(f"too many failed sign-ins for this user; try again in {wait:.0f} s")
+        raise LoginRefused(f"too many failed sign-ins; try again in {max(1, round(wait))} s")
     user = settings.users().get(username)
     ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
     if user is None or not ok:
-        _throttle.failed(username)
+        throttle.failed(client, username)
         raise LoginRefused("unknown user or wrong password")
-    _throttle.succeeded(username)
+    throttle.succeeded(client, username)
     return staff_only(Identity(username=username, role=user.role, tenant=user.tenant, name=user.name))
 
 
@@ -234,7 +219,9 @@ def login_view() -> None:
             submitted = st.form_submit_button("Sign in", type="primary", key="login_submit", width="stretch")
         if submitted:
             try:
-                st.session_state[SESSION_KEY] = authenticate(settings, username, password)
+                # The TCP peer of the browser's connection (None on loopback), never a forwarded header.
+                client = st.context.ip_address or "local"
+                st.session_state[SESSION_KEY] = authenticate(settings, username, password, client)
             except LoginRefused as exc:
                 st.error(f"Sign-in refused: {exc}.")
             else:

@@ -20,6 +20,7 @@ from feedback.store import FeedbackStore
 from ingest.pipeline import IngestPipeline
 from retrieval.index import stats_of
 from retrieval.records import IndexStats
+from ui.api.revocation import announce_revocations, revocation_epoch
 from ui.canary import Arm, Canary, for_data_dir
 from ui.console.contacts import ContactSealer
 from ui.console.flags import FlagStore
@@ -161,6 +162,7 @@ def _open(data_dir: str) -> Services:
     console = ConsoleSettings(data_dir=Path(data_dir))
     migrate_embedded(settings)
     store = FeedbackStore.open(settings.feedback)
+    announce_revocations(store, revocation_epoch(settings.api))  # the API runs elsewhere: tell it through Redis
     try:
         store.check_schema()
         retrieval = Retrieval(settings)

@@ -82,6 +82,18 @@ class ConsoleSettings(BaseSettings):
         description="Tickets (data/samples/inbox/tickets.json format) seeded into an empty inbox; None = the samples.",
     )
     console_dir: Path | None = Field(default=None, description="The console's own files; None = <data_dir>/console.")
+    console_signin_client_backoff_max_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="After 5 failed sign-ins in a row from one address, it waits 1 s, then twice as long after "
+        "each further failure, up to this.",
+    )
+    console_signin_user_backoff_max_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="The same backoff per username, from any address, but never longer than this: failures "
+        "from elsewhere slow the real user down, they never lock them out.",
+    )
     console_contact_key: SecretStr | None = Field(
         default=None,
         description=(

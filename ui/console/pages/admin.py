@@ -249,7 +249,7 @@ def keys_tab(svc: Services, identity: auth.Identity) -> None:
             except UnknownApiKey as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"Key {choice} revoked; running APIs stop accepting it within a minute")
+                st.toast(f"Key {choice} revoked; APIs refuse it at once (in other processes with DESKPILOT_REDIS_URL)")
                 st.rerun()
 
 
