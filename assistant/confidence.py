@@ -161,8 +161,9 @@ def evidence(
     )
 
 
-def judge(ev: Evidence, calibration: Calibration) -> tuple[Confidence, bool]:
-    """The confidence level with its reason, and whether to abstain."""
+def judge(ev: Evidence, calibration: Calibration, veto_unknown_names: bool = True) -> tuple[Confidence, bool]:
+    """The confidence level with its reason, and whether to abstain. ``veto_unknown_names``: a name the help
+    center never uses hands off; otherwise it caps the level at "medium" (to review)."""
     probability = calibration.probability(ev) if ev.support > 0 else 0.0
     level: Level
     if probability >= calibration.high:
@@ -173,9 +174,12 @@ def judge(ev: Evidence, calibration: Calibration) -> tuple[Confidence, bool]:
         level = "low"
     # A question about a product, service or standard the help center never names cannot be answered from it,
     # however close the nearest passage is ("connect my WooCommerce shop" answered with the Shopify steps).
-    abstain = probability < calibration.abstain_below or bool(ev.unknown_names)
-    if ev.unknown_names:
+    vetoed = bool(ev.unknown_names) and veto_unknown_names
+    abstain = probability < calibration.abstain_below or vetoed
+    if vetoed:
         level, probability = "low", 0.0  # no answer from this help center is believed, however near
+    elif ev.unknown_names and level == "high":
+        level = "medium"
     return Confidence(level, probability, reason(level, ev, abstain)), abstain
 
 

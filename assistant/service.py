@@ -321,7 +321,12 @@ class AnswerService:
 
         with stage("judge", ctx.timings):
             ev = self._evidence(ctx, validated)
-            confidence, abstain = judge(ev, self.calibration)
+            if len(ctx.query.split()) > _SHORT_QUESTION_WORDS:
+                # A long message's unknown words are mostly its signature, company and places, not what it asks.
+                ev = replace(ev, unknown_terms=(), unknown_names=())
+            # A customer's widget question about a name the help center never uses is handed off; an agent's
+            # draft is only marked for review (the agent reads it before it goes out).
+            confidence, abstain = judge(ev, self.calibration, veto_unknown_names=ctx.question.channel == "widget")
         if fallback_reason:
             log.warning("answer fell back to extractive: %s", fallback_reason)
         features = dict(zip(FEATURES, ev.vector(), strict=True))
@@ -548,6 +553,7 @@ class AnswerService:
 
 
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]+>")
+_SHORT_QUESTION_WORDS = 30
 
 
 def _without_personal_data(
