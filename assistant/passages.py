@@ -19,6 +19,7 @@ UnitKind = Literal["heading", "question", "text", "step", "item", "row"]
 _STEP = re.compile(r"^\s*(\d{1,3})[.)]\s+(.*)$")
 _ITEM = re.compile(r"^\s*[-*•]\s+(.*)$")
 _ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+_FIGURE = re.compile(r"^(image|figure|screenshot|abbildung|bild|capture d'écran|imagen)\s*\d*\s*:\s", re.IGNORECASE)
 _FAQ_QUESTION_MAX_WORDS = 25
 _PSEUDO_HEADING_MAX_WORDS = 8
 
@@ -85,6 +86,11 @@ def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
         stripped = line.strip()
         if stripped.startswith("|") or stripped.endswith("|"):
             # Part of a table row cut by chunking: no whole row, no answer.
+            units.append(Unit("heading", stripped, block, len(units)))
+            previous_kind = "heading"
+            continue
+        if _FIGURE.match(stripped):
+            # A picture's description stands in for the picture: the answer has no picture to show.
             units.append(Unit("heading", stripped, block, len(units)))
             previous_kind = "heading"
             continue

@@ -75,3 +75,8 @@ def test_bullets_under_a_step_belong_to_its_list_bullets_after_the_last_step_do_
 def test_a_dash_cell_is_an_empty_cell() -> None:
     rows = [u for u in parse("| Role | Can | Cannot |\n| Owner | Everything | - |") if u.kind == "row"]
     assert [u.text for u in rows] == ["Role: Owner; Can: Everything"]
+
+
+def test_a_pictures_description_is_never_an_answer_unit() -> None:
+    units = parse("Open the Progress page.\nImage: Bar chart on the Progress page with an x above a score.")
+    assert [u.text for u in units if u.kind == "text"] == ["Open the Progress page."]
