@@ -51,7 +51,7 @@ def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
     previous_kind: str = ""
     header: list[str] | None = None
     lines = [line for line in text.splitlines() if line.strip()]
-    nested = _nested_items(lines)
+    nested = _inside_steps(lines)
     for index, line in enumerate(lines):
         step, item, row = _STEP.match(line), _ITEM.match(line), _ROW.match(line)
         if row:
@@ -82,48 +82,60 @@ def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
             units.append(Unit("item", item.group(1).strip(), block, len(units), "-"))
             previous_kind = "item"
             continue
-        block += 1
+        # A note or picture under a step ("3. Select the groups." then "Note: ..." then "4. ..."): the list goes on.
+        within = index in nested
+        if not within:
+            block += 1
         stripped = line.strip()
         if stripped.startswith("|") or stripped.endswith("|"):
             # Part of a table row cut by chunking: no whole row, no answer.
             units.append(Unit("heading", stripped, block, len(units)))
-            previous_kind = "heading"
+            previous_kind = "substep" if within else "heading"
             continue
         if _FIGURE.match(stripped):
             # A picture's description stands in for the picture: the answer has no picture to show.
             units.append(Unit("heading", stripped, block, len(units)))
-            previous_kind = "heading"
+            previous_kind = "substep" if within else "heading"
             continue
         if _key(stripped) in heading_keys:
             units.append(Unit("heading", stripped, block, len(units)))
-            previous_kind = "heading"
+            previous_kind = "substep" if within else "heading"
             continue
         if _is_pseudo_heading(stripped):
             # A bold line or label that titles what follows ("Scale to Growth"): a heading in all but markup.
             units.append(Unit("heading", stripped, block, len(units)))
-            previous_kind = "heading"
+            previous_kind = "substep" if within else "heading"
             continue
         if stripped.endswith("?") and len(stripped.split()) <= _FAQ_QUESTION_MAX_WORDS and "." not in stripped[:-1]:
             units.append(Unit("question", stripped, block, len(units)))
-            previous_kind = "question"
+            previous_kind = "substep" if within else "question"
             continue
         for sentence in split_sentences(stripped):
             # A question inside a paragraph ("Locked out? Request a link.") frames the answer; it is not one.
             kind: UnitKind = "question" if sentence.rstrip().endswith("?") else "text"
             units.append(Unit(kind, sentence, block, len(units)))
-        previous_kind = "text"
+        previous_kind = "substep" if within else "text"
     return _mark_leads(units)
 
 
-def _nested_items(lines: Sequence[str]) -> set[int]:
-    """Indexes of the bullet lines between step ``n`` and step ``n + 1``: the step's own sub-list."""
+_MAX_LINES_UNDER_A_STEP = 4
+
+
+def _inside_steps(lines: Sequence[str]) -> set[int]:
+    """Indexes of the lines between step ``n`` and step ``n + 1`` (a sub-list, a note, a picture; at most
+    a few lines, no table row): they belong to step ``n``."""
     nested: set[int] = set()
     for start, line in enumerate(lines):
         step = _STEP.match(line)
         if step is None:
             continue
         end = start + 1
-        while end < len(lines) and _ITEM.match(lines[end]):
+        while (
+            end < len(lines)
+            and end - start <= _MAX_LINES_UNDER_A_STEP
+            and not _STEP.match(lines[end])
+            and not _ROW.match(lines[end])
+        ):
             end += 1
         following = _STEP.match(lines[end]) if end < len(lines) else None
         if end > start + 1 and following is not None and int(following.group(1)) == int(step.group(1)) + 1:

@@ -80,3 +80,11 @@ def test_a_dash_cell_is_an_empty_cell() -> None:
 def test_a_pictures_description_is_never_an_answer_unit() -> None:
     units = parse("Open the Progress page.\nImage: Bar chart on the Progress page with an x above a score.")
     assert [u.text for u in units if u.kind == "text"] == ["Open the Progress page."]
+
+
+def test_a_note_under_a_step_keeps_the_list_whole() -> None:
+    text = "1. Open Email.\n2. Pick the groups.\nNote: check who is included.\nImage: the Send to list.\n3. Click Send."
+    steps = [u for u in parse(text) if u.kind == "step"]
+    assert [u.number for u in steps] == [1, 2, 3] and len({u.block for u in steps}) == 1
+    apart = [u for u in parse("1. Open Email.\n2. Click Send.\nThat is all.\n1. Open Reports.") if u.kind == "step"]
+    assert len({u.block for u in apart}) == 2
