@@ -1,10 +1,15 @@
-"""Helpers of the console tests: the configured users and signing in through the real form."""
+"""Helpers of the console tests: the configured users, signing in through the real form, and waiting for a
+console started as its own process."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from streamlit.testing.v1 import AppTest
 
 from feedback.store import FeedbackStore
@@ -49,3 +54,24 @@ def login(username: str, password: str = PASSWORD) -> AppTest:
     at.button(key="login_submit").click().run()
     assert not at.exception, at.exception
     return at
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 120) -> None:
+    """Return once ``url`` answers 200; fail with the end of ``log`` if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.3)

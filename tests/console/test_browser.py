@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from feedback.settings import FeedbackSettings
 from feedback.store import FeedbackStore
 from tests.browser import chromium, needs_chromium, watched_page
+from tests.console.support import free_port
 from ui.console import ENTRY, demo
 from ui.console.settings import DEMO_PASSWORD
 from ui.settings import AppSettings
@@ -43,12 +43,6 @@ STEP_MS = 30_000
 pytestmark = needs_chromium
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def console_url(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`streamlit run ui/console/app.py` on a free port over a copy of the indexed samples."""
@@ -57,7 +51,7 @@ def console_url(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) ->
     settings = AppSettings.load(state)
     with Retrieval(settings) as retrieval, FeedbackStore.open(settings.feedback) as store:
         demo.seed(settings, days=7, per_day=2, retrieval=retrieval, store=store)  # a dashboard worth a look
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")}
     env["DESKPILOT_DATA_DIR"] = str(state)
     log = (state.parent / "streamlit.log").open("wb")

@@ -5,39 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from feedback.settings import FeedbackSettings
 from feedback.store import FeedbackStore
+from tests.console.support import free_port, wait_until_up
 from ui.settings import AppSettings
 from ui.wiring import Retrieval
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.3)
 
 
 def test_console_and_api_share_one_index_in_one_process(sample_state: Path, tmp_path: Path) -> None:
@@ -45,7 +25,7 @@ def test_console_and_api_share_one_index_in_one_process(sample_state: Path, tmp_
     shutil.copytree(sample_state, state)
     with FeedbackStore.open(FeedbackSettings(data_dir=state)) as store:
         _, key = store.create_api_key("ledgerly", "agent", "launch test")
-    console_port, api_port = _free_port(), _free_port()
+    console_port, api_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")}
     log = tmp_path / "launch.log"
     with log.open("wb") as out:
@@ -67,8 +47,8 @@ def test_console_and_api_share_one_index_in_one_process(sample_state: Path, tmp_
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait(f"http://127.0.0.1:{api_port}/readyz", process, log)
-            _wait(f"http://127.0.0.1:{console_port}/_stcore/health", process, log)
+            wait_until_up(f"http://127.0.0.1:{api_port}/readyz", process, log)
+            wait_until_up(f"http://127.0.0.1:{console_port}/_stcore/health", process, log)
             answer = httpx.post(
                 f"http://127.0.0.1:{api_port}/v1/answer",
                 json={"question": "How long does the password reset link stay valid?"},

@@ -66,7 +66,7 @@ def test_the_client_backoff_doubles_up_to_its_cap_and_the_user_backoff_stays_sho
     never passes its cap, however many clients fail it; a success starts both over."""
     now = [0.0]
     throttle = SignInThrottle(client_backoff_max_s=60.0, user_backoff_max_s=5.0, clock=lambda: now[0])
-    waits = []
+    waits: list[float] = []
     for _ in range(FREE_FAILURES + 8):
         assert throttle.wait("a", "zoe") == 0.0 or waits
         throttle.failed("a", "zoe")

@@ -12,10 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +25,7 @@ from playwright.sync_api import Page, expect
 from feedback.settings import FeedbackSettings
 from feedback.store import FeedbackStore
 from tests.browser import chromium, needs_chromium, watched_page
+from tests.console.support import free_port, wait_until_up
 from ui.console.settings import DEMO_PASSWORD, ConsoleSettings
 from ui.console.tickets import TicketStore
 
@@ -42,25 +41,6 @@ STEP_MS = 30_000
 pytestmark = needs_chromium
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{url} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="module")
 def launched(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     """The console and the API in one process; yields (console url, API url, a ledgerly widget key)."""
@@ -72,7 +52,7 @@ def launched(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     # A ticket stored before redaction at rest existed: its sender is whatever the mail said.
     inbox = TicketStore(ConsoleSettings(data_dir=state).resolved_console_dir() / "tickets.json")
     inbox.add("ledgerly", f"Hello, {HTML}", subject=f"Refund {MARKDOWN}", customer_name=f"{HTML} {BARE}")
-    console_port, api_port = _free_port(), _free_port()
+    console_port, api_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")}
     log = root / "launch.log"
     with log.open("wb") as out:
@@ -95,8 +75,8 @@ def launched(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         )
         try:
             api, console = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{console_port}"
-            _wait(f"{api}/readyz", process, log)
-            _wait(f"{console}/_stcore/health", process, log)
+            wait_until_up(f"{api}/readyz", process, log, seconds=180)
+            wait_until_up(f"{console}/_stcore/health", process, log, seconds=180)
             yield console, api, key
         finally:
             process.send_signal(signal.SIGTERM)
