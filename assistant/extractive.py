@@ -306,6 +306,7 @@ def compose(
     sentences: list[Sentence] = []
     seen: set[tuple[int, int]] = set()
     shown: list[tuple[int, tuple[int, int]]] = []  # (row of ``vectors``, (source, block)) of units in the answer
+    unit_texts = [c.unit.text for c in candidates]  # by row of ``vectors``
     for n, unit in out:
         if (n, unit.position) in seen:
             continue
@@ -316,7 +317,7 @@ def compose(
             # bullet with the same price) is said once. Rows or items of one list only look alike: they stay.
             where = (n, unit.block)
             others = [r for r, place in shown if unit.kind == "text" or place != where]
-            if _near_copy(vectors, row, others, [c.unit.text for c in candidates]):
+            if _near_copy(vectors, row, others, unit_texts):
                 continue
             shown.append((row, where))
         kind = "text" if unit.kind in ("text", "question") else unit.kind

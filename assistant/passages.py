@@ -87,22 +87,13 @@ def parse(text: str, headings: Sequence[str] = ()) -> list[Unit]:
         if not within:
             block += 1
         stripped = line.strip()
-        if stripped.startswith("|") or stripped.endswith("|"):
-            # Part of a table row cut by chunking: no whole row, no answer.
-            units.append(Unit("heading", stripped, block, len(units)))
-            previous_kind = "substep" if within else "heading"
-            continue
-        if _FIGURE.match(stripped):
-            # A picture's description stands in for the picture: the answer has no picture to show.
-            units.append(Unit("heading", stripped, block, len(units)))
-            previous_kind = "substep" if within else "heading"
-            continue
-        if _key(stripped) in heading_keys:
-            units.append(Unit("heading", stripped, block, len(units)))
-            previous_kind = "substep" if within else "heading"
-            continue
-        if _is_pseudo_heading(stripped):
-            # A bold line or label that titles what follows ("Scale to Growth"): a heading in all but markup.
+        if (
+            stripped.startswith("|")  # part of a table row cut by chunking: no whole row, no answer
+            or stripped.endswith("|")
+            or _FIGURE.match(stripped)  # a picture's description: the answer has no picture to show
+            or _key(stripped) in heading_keys
+            or _is_pseudo_heading(stripped)  # a bold line or label that titles what follows ("Scale to Growth")
+        ):
             units.append(Unit("heading", stripped, block, len(units)))
             previous_kind = "substep" if within else "heading"
             continue

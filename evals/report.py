@@ -468,8 +468,11 @@ def _failure_blocks(result: EvalResult) -> list[Block]:
         ]
         add("Wrong abstentions", ["qid", "error", "question", "answer"], rows, "None.")
     for check in result.cross_tenant:
-        rows = [[a.qid, _clip(a.question, 120), f"{a.confidence:.3f}", _clip(a.answer, 200)] for a in check.asked]
-        rows = [r for r, a in zip(rows, check.asked, strict=True) if not a.abstained]
+        rows = [
+            [a.qid, _clip(a.question, 120), f"{a.confidence:.3f}", _clip(a.answer, 200)]
+            for a in check.asked
+            if not a.abstained
+        ]
         add(
             f"Answered off-topic: {check.source} questions asked to {check.target}",
             ["qid", "question", "confidence", "answer"],
