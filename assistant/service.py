@@ -383,8 +383,8 @@ class AnswerService:
         return tuple(related)
 
     def _whole_sections(self, hits: Sequence[Hit]) -> list[Hit]:
-        """Each hit widened to its whole section when that is short (a step list cut by chunking comes back
-        whole); a later hit of a section already shown is dropped."""
+        """Each hit widened to its whole section when that is short, and in a long section to the whole step
+        list it holds (a list cut by chunking comes back whole); a later hit of a section already shown is dropped."""
         out: list[Hit] = []
         seen: set[tuple[str, str]] = set()
         for hit in hits:
@@ -392,7 +392,9 @@ class AnswerService:
             if key in seen:
                 continue
             seen.add(key)
-            whole = self.vocabularies.section_text(hit.doc_id, hit.section, self.settings.section_max_chars)
+            whole = self.vocabularies.section_text(
+                hit.doc_id, hit.section, self.settings.section_max_chars, around=hit.chunk_no
+            )
             out.append(replace(hit, text=whole) if whole else hit)
         return out
 

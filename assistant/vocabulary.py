@@ -19,6 +19,7 @@ from assistant.text import content_terms
 
 _MIN_OVERLAP = 10
 _STRUCTURED = re.compile(r"^\s*(\d{1,3}[.)]\s|[-*•]\s|\|)")
+_STEP = re.compile(r"^\s*(\d{1,3})[.)]\s")
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,21 @@ class Vocabularies:
         language = locale.split("-")[0].lower()
         return table.get((tenant, language)) or TenantVocabulary(0, {})
 
-    def section_text(self, doc_id: str, section: str, max_chars: int) -> str | None:
-        """The whole text of one section of a document (its chunks joined, overlaps removed), or None when it is
-        unknown or longer than ``max_chars``."""
+    def section_text(self, doc_id: str, section: str, max_chars: int, around: int | None = None) -> str | None:
+        """The whole text of one section of a document (its chunks joined, overlaps removed). When the section
+        is longer than ``max_chars``: the chunk ``around`` joined with its neighbours as far as a step list it
+        holds runs on (a long procedure cut by chunking comes back whole), or None without ``around``."""
         self.get("", "en")  # builds the tables for the current version
         chunks = self._sections.get((doc_id, section))
-        if not chunks or sum(len(text) for _, text in chunks) > max_chars * 1.3:
+        if not chunks:
             return None
-        merged = join_overlapping([text for _, text in chunks])
-        return merged if len(merged) <= max_chars else None
+        if sum(len(text) for _, text in chunks) <= max_chars * 1.3:
+            merged = join_overlapping([text for _, text in chunks])
+            if len(merged) <= max_chars:
+                return merged
+        if around is None:
+            return None
+        return list_window([text for _, text in chunks], [no for no, _ in chunks], around, max_chars * 2)
 
     def main_language(self, tenant: str) -> str:
         """The language most of the tenant's articles are written in ("" when it has none)."""
@@ -102,16 +109,53 @@ def _build(
     return out, {key: sorted(chunks) for key, chunks in sections.items()}
 
 
+def list_window(texts: list[str], numbers: list[int], around: int, max_chars: int) -> str | None:
+    """Chunk ``around`` of a section joined with the chunks before it while it opens inside a step list
+    (its first step is not step 1) and with the chunks after it while they carry the list on. None when
+    nothing was joined or ``around`` is not a chunk of the section; the window stops growing at ``max_chars``."""
+    if around not in numbers:
+        return None
+    low = high = numbers.index(around)
+    while low > 0 and _opens_mid_list(texts[low]):
+        if len(join_overlapping(texts[low - 1 : high + 1])) > max_chars:
+            break
+        low -= 1
+    while high + 1 < len(texts) and _opens_mid_list(_without_overlap(texts[high], texts[high + 1])):
+        if len(join_overlapping(texts[low : high + 2])) > max_chars:
+            break
+        high += 1
+    return join_overlapping(texts[low : high + 1]) if high > low else None
+
+
+_MAX_LINES_BEFORE_A_STEP = 3
+
+
+def _opens_mid_list(text: str) -> bool:
+    """True when ``text`` opens inside a step list: its first step is a later one (2., 3., ...) and at most a
+    few lines (the end of the step before: a note, a sub-list) come before it."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    for line in lines[: _MAX_LINES_BEFORE_A_STEP + 1]:
+        step = _STEP.match(line)
+        if step:
+            return int(step.group(1)) > 1
+    return False
+
+
+def _without_overlap(before: str, text: str) -> str:
+    """``text`` without its opening that repeats the end of ``before`` (ingest's chunk overlap)."""
+    overlap = next(
+        (size for size in range(min(len(before), len(text)), _MIN_OVERLAP - 1, -1) if before.endswith(text[:size])),
+        0,
+    )
+    return text[overlap:].strip()
+
+
 def join_overlapping(texts: list[str]) -> str:
     """Consecutive chunks of one section as one text: each chunk's opening that repeats the end of the one
     before it (ingest's overlap) is dropped."""
     merged = texts[0] if texts else ""
     for text in texts[1:]:
-        overlap = next(
-            (size for size in range(min(len(merged), len(text)), _MIN_OVERLAP - 1, -1) if merged.endswith(text[:size])),
-            0,
-        )
-        rest = text[overlap:].strip()
+        rest = _without_overlap(merged, text)
         if not rest:
             continue
         last, first = merged.rsplit("\n", 1)[-1], rest.split("\n", 1)[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.passages import parse
-from assistant.vocabulary import join_overlapping
+from assistant.vocabulary import join_overlapping, list_window
 from ingest.lists import item_key, numbered_items
 
 SECTION = """Request a reset link
@@ -88,3 +88,24 @@ def test_a_note_under_a_step_keeps_the_list_whole() -> None:
     assert [u.number for u in steps] == [1, 2, 3] and len({u.block for u in steps}) == 1
     apart = [u for u in parse("1. Open Email.\n2. Click Send.\nThat is all.\n1. Open Reports.") if u.kind == "step"]
     assert len({u.block for u in apart}) == 2
+
+
+def test_a_step_list_cut_by_chunking_in_a_long_section_comes_back_whole() -> None:
+    """The hit chunk opens at step 3: the chunks before it are joined back to step 1, the chunk after it
+    (steps 5-6) too; a chunk after the list (a paragraph) and a chunk before it that does not continue it stay out."""
+    chunks = [
+        "An introduction paragraph that is long enough to matter.",
+        "Do this:\n1. Open Settings.\n2. Select Users.",
+        "3. Select Add user.\nNote: only admins see this.\n4. Enter the e-mail address.",
+        "5. Choose a role.\n6. Select Save.",
+        "Users get an invitation by e-mail. The invitation is valid for 7 days.",
+    ]
+    window = list_window(chunks, [0, 1, 2, 3, 4], around=2, max_chars=10_000)
+    assert window is not None
+    assert [step for step in range(1, 7) if f"{step}. " in window] == [1, 2, 3, 4, 5, 6]
+    assert "introduction" not in window and "invitation" not in window
+    # A chunk that holds a whole list, or no list, is not widened; the window stops at its size limit.
+    assert list_window(chunks, [0, 1, 2, 3, 4], around=4, max_chars=10_000) is None
+    assert list_window(chunks, [0, 1, 2, 3, 4], around=0, max_chars=10_000) is None
+    small = list_window(chunks, [0, 1, 2, 3, 4], around=2, max_chars=len(chunks[1]) + len(chunks[2]) + 5)
+    assert small is not None and "1. Open Settings." in small and "5. Choose" not in small
