@@ -27,6 +27,7 @@ from ui.console.flags import FlagStore
 from ui.console.ingestlog import IngestLog
 from ui.console.settings import ConsoleSettings
 from ui.console.tickets import TicketStore
+from ui.delivery import Delivery, RecordOnly, delivery_from
 from ui.serve import migrate_embedded
 from ui.settings import AppSettings
 from ui.tracing import NO_TRACER, Tracer, durable_writer, tracer_from
@@ -55,6 +56,8 @@ class Services:
     """Routes drafts to the rollout candidate by cohort, as the API does (None: no rollout routing)."""
     fresh_canary: Canary | None = None
     """The same routing over ``fresh``, for Regenerate."""
+    delivery: Delivery = field(default_factory=RecordOnly)
+    """Where Send delivers an agent's reply (ui/delivery.py): SMTP, a helpdesk webhook, or nowhere."""
     """Traces drafts and sends votes as scores (Langfuse, when its keys are set)."""
     _pipeline: IngestPipeline | None = None
     _stats: tuple[str, IndexStats] | None = None
@@ -143,6 +146,7 @@ def build(
         tracer=tracer,
         canary=for_data_dir(service, settings.feedback.data_dir),
         fresh_canary=for_data_dir(fresh, settings.feedback.data_dir),
+        delivery=delivery_from(settings.delivery),
     )
 
 
