@@ -707,9 +707,9 @@ def _shortcuts() -> None:
 def main() -> None:
     """The agent page.
 
-    The draft and its sources are drawn into one placeholder each, cleared right after the ticket's header: a
-    rerun for another ticket (Alt+J) replaces the previous ticket's draft at once, instead of leaving it under
-    the new header while the new draft is made."""
+    The ticket's header with its draft, and its sources, are drawn into one placeholder each, keyed by the
+    ticket: a rerun for another ticket (Alt+J) first replaces the previous ticket's header, draft and sources
+    as a whole, so the new header never sits above the previous ticket's draft while the new draft is made."""
     identity = auth.require({Role.agent, Role.admin})
     svc = services()
     view.style()
@@ -729,9 +729,9 @@ def main() -> None:
     with right:
         side = st.empty()
     with middle:
-        ticket_header(ticket)
         slot = st.empty()
     with slot.container(key=f"draft_{_css_key(ticket.ticket_id)}"):
+        ticket_header(ticket)
         state = _ticket_draft(svc, identity, ticket)
         if state is None:
             return
