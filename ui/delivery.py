@@ -26,7 +26,7 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import Any, Literal, Protocol
 
 import httpx
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Mode = Literal["auto", "smtp", "webhook", "none"]
@@ -71,6 +71,14 @@ class DeliverySettings(BaseSettings):
         default=None, description='The header\'s value, e.g. "Bearer abc" or "Basic dXNlcjpwYXNz"; None = no header.'
     )
     delivery_webhook_timeout_s: float = Field(default=10.0, gt=0, description="Seconds before the POST gives up.")
+
+    @field_validator("smtp_port", "smtp_password", "delivery_webhook_auth", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``VAR=`` (as compose passes an unset variable) means unset, not an empty password or port."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return None if isinstance(value, str) and not value.strip() else value
 
     def resolved_mode(self) -> Literal["smtp", "webhook", "none"]:
         """The adapter ``delivery_mode`` stands for."""

@@ -144,6 +144,9 @@ def test_mode_auto_picks_smtp_then_webhook_then_record_only() -> None:
     forced = delivery_from(settings(delivery_mode="none", smtp_host="smtp.example.com", smtp_from="a@b.example"))
     assert isinstance(forced, RecordOnly)
     assert isinstance(delivery_from(settings(delivery_mode="webhook")), Misconfigured)
+    # Compose passes an unset variable as an empty string: that is unset, not an empty password or port.
+    blank = settings(smtp_port="", smtp_password="", delivery_webhook_auth="  ")
+    assert blank.smtp_port is None and blank.smtp_password is None and blank.delivery_webhook_auth is None
 
 
 def test_webhook_posts_a_zendesk_style_update_with_the_auth_header() -> None:
