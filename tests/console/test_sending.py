@@ -99,7 +99,7 @@ def test_a_failed_delivery_leaves_the_ticket_open(console: Console, monkeypatch:
     ticket_id = paste(at, RESET, subject="link expired again", name="Jo Bloggs", email="jo@example.com")
     at.button(key="send").click().run()
     assert not at.exception, at.exception
-    errors = [e.value for e in at.error]
+    errors = [str(e.value).replace("\\", "") for e in at.error]
     assert any("Not sent: cannot reach the SMTP server" in e and "DESKPILOT_SMTP_HOST" in e for e in errors), errors
     ticket = console.services.tickets.get(ticket_id)
     assert ticket is not None and ticket.status == "open" and not ticket.sent_text
@@ -114,7 +114,7 @@ def test_no_customer_address_and_record_only_are_said_plainly(
     ticket_id = paste(at, RESET, subject="no address", name="Kim", email="")
     assert "This ticket has no customer e-mail address" in page_text(at)
     at.button(key="send").click().run()
-    assert any("no usable customer e-mail address" in e.value for e in at.error)
+    assert any("no usable customer e-mail address" in str(e.value).replace("\\", "") for e in at.error)
     assert console.services.tickets.get(ticket_id).status == "open"  # type: ignore[union-attr]
     assert not mailbox.received
 

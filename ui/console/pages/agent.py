@@ -408,8 +408,9 @@ def _delivery_note(svc: Services, ticket: Ticket) -> None:
         return
     if delivery.channel == "smtp" and not ticket.customer_email:
         st.warning(
-            "This ticket has no customer e-mail address: Send cannot deliver the reply. Answer from your mail "
-            "client or helpdesk, or escalate.",
+            "This ticket has no customer e-mail address (none was given, or it was sealed under another "
+            "DESKPILOT_CONSOLE_CONTACT_KEY): Send cannot deliver the reply. Answer from your mail client or "
+            "helpdesk, or escalate.",
             icon=":material/alternate_email:",
         )
         return
@@ -490,7 +491,9 @@ def _send(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftSt
             receipt = svc.delivery.send(outgoing)
     except DeliveryError as exc:
         st.error(
-            f"Not sent: {exc}. The ticket stays open and nothing was recorded as sent; fix it and send again.",
+            # The reason may quote the server's reply: shown as literal text.
+            f"Not sent: {view.literal(str(exc))}. The ticket stays open and nothing was recorded as sent; fix it "
+            "and send again.",
             icon=":material/error:",
         )
         return
