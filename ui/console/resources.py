@@ -56,9 +56,9 @@ class Services:
     """Routes drafts to the rollout candidate by cohort, as the API does (None: no rollout routing)."""
     fresh_canary: Canary | None = None
     """The same routing over ``fresh``, for Regenerate."""
+    """Traces drafts and sends votes as scores (Langfuse, when its keys are set)."""
     delivery: Delivery = field(default_factory=RecordOnly)
     """Where Send delivers an agent's reply (ui/delivery.py): SMTP, a helpdesk webhook, or nowhere."""
-    """Traces drafts and sends votes as scores (Langfuse, when its keys are set)."""
     _pipeline: IngestPipeline | None = None
     _stats: tuple[str, IndexStats] | None = None
 
