@@ -100,6 +100,8 @@ class Question:
     updated_after: str | None = None
     generator: str | None = None
     """``extractive`` or ``llm``; None = the configured default."""
+    exclude_docs: tuple[str, ...] = ()
+    """Documents not to answer from: an agent's Regenerate asks for the next-best source this way."""
 
 
 @dataclass(frozen=True)

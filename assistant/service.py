@@ -240,6 +240,7 @@ class AnswerService:
             question.locale,
             question.updated_after,
             question.channel,
+            question.exclude_docs,
             search_language,
             wanted,
             self.settings.llm_model if wanted == "llm" else "",
@@ -276,7 +277,8 @@ class AnswerService:
             result = self.searcher.search_prepared(query, search_filter, rerank=switches.reranker_enabled)
             span.retrieved(result)
         timings.update(result.timings_ms)
-        ctx.hits = result.hits
+        excluded = set(question.exclude_docs)
+        ctx.hits = [hit for hit in result.hits if hit.doc_id not in excluded] if excluded else result.hits
         if not ctx.locale and result.hits:
             ctx.locale = language_of(result.hits[0].locale or "en")
         ctx.locale = ctx.locale or "en"
@@ -284,7 +286,7 @@ class AnswerService:
         with stage("guard_sources", timings, kind="guardrail") as span:
             # The extractive generator reads whole sections; an LLM keeps the retrieved chunks, so its prompt
             # (and the token cap and routing that count it) stays the size of what was retrieved.
-            hits = result.hits if wanted == "llm" else self._whole_sections(result.hits)
+            hits = ctx.hits if wanted == "llm" else self._whole_sections(ctx.hits)
             ctx.sources, dropped = self._number_sources(hits)
             flags += [f"source_dropped:{hit.doc_id}:{'+'.join(kinds)}" for hit, kinds in dropped]
             span.annotate(sources=len(ctx.sources), dropped=[hit.doc_id for hit, _ in dropped])

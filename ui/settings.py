@@ -10,6 +10,7 @@ from feedback.settings import FeedbackSettings
 from ingest.settings import IngestSettings
 from retrieval.settings import RetrievalSettings
 from ui.api.settings import ApiSettings
+from ui.delivery import DeliverySettings
 from ui.observability import ObservabilitySettings
 
 
@@ -24,6 +25,8 @@ class AppSettings:
     api: ApiSettings
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
     """Tracing, logs, LLM prices: read from the environment like the others (no data dir)."""
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    """How an agent's sent reply reaches the customer: SMTP, a helpdesk webhook, or record-only."""
 
     @classmethod
     def load(cls, data_dir: Path | None = None) -> AppSettings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -79,6 +80,20 @@ def test_agent_draft_has_greeting_citations_and_sources(service: AnswerService) 
     }
     assert set(payload["confidence"]) == {"level", "score", "reason"}
     assert set(payload["citations"][0]) == {"n", "doc_id", "title", "url", "section", "snippet"}
+
+
+def test_excluded_documents_give_the_next_best_source(service: AnswerService) -> None:
+    """Regenerate's "another source": the documents of the first draft are excluded from the second, which is
+    therefore a different draft (and not the cached first one)."""
+    asked = Question("How long does the password reset link stay valid?", "ledgerly", "agent")
+    first = service.answer(asked)
+    cited = tuple(sorted({c.doc_id for c in first.citations}))
+    assert cited
+    second = service.answer(replace(asked, exclude_docs=cited))
+    assert not second.cached and second.text != first.text
+    assert not {s.hit.doc_id for s in second.sources} & set(cited), "no excluded document is even a source"
+    assert not {c.doc_id for c in second.citations} & set(cited)
+    assert service.answer(asked).cached, "the plain question still hits its own cache entry"
 
 
 def test_off_topic_question_abstains_with_a_reason(service: AnswerService) -> None:

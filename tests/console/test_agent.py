@@ -29,7 +29,9 @@ def test_agent_handles_a_ticket_end_to_end(console: Console) -> None:
     assert "<CREDIT_CARD>" in interaction.question
     page = "\n".join(h.value for h in at.html)
     assert "CREDIT_CARD" in page and "4111" not in page, "the inbox keeps only the redacted ticket"
-    assert 'class="dp-cite"' in page and "https://help.ledgerly.example/" in page, "citations are links"
+    sources = "\n".join(m.value for m in at.markdown)
+    assert "](https://help.ledgerly.example/" in sources, "each source is a link to its article"
+    assert 'class="dp-answer"' not in page, "the draft shows once: as the editable reply"
     assert "<mark>" in page, "the supporting snippet is highlighted in its source"
     assert "dp-conf" in page and "confidence" in page
     assert interaction.citations and all(c.title and c.section for c in interaction.citations)

@@ -1,11 +1,12 @@
 """The running console in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
 
 `streamlit run ui/console/app.py` is started as a subprocess over its own copy of the indexed samples,
-with the documented demo users. An agent signs in and handles a ticket end to end, from the keyboard
-where a keyboard user would (sign-in, send with Ctrl+Enter, escalate with Alt+X); the rows must land in
-the feedback store. The draft greets the customer by name and is signed by the agent; what is sent has
-no ``[n]`` marker and no redaction placeholder, and lists its sources. Screenshots are kept in
-``artifacts/console/``.
+with the documented demo users, delivering by e-mail to a real SMTP server on loopback. An agent signs in
+and handles a ticket end to end, from the keyboard where a keyboard user would (sign-in, send with
+Ctrl+Enter, escalate with Alt+X); the rows must land in the feedback store and the e-mail in the mailbox.
+The draft greets the customer by name and is signed by the agent; what is sent has no ``[n]`` marker and no
+redaction placeholder, and lists its sources as links. Moving to the next ticket (Alt+J) never shows the
+previous ticket's draft under the new one's header. Screenshots are kept in ``artifacts/console/``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from feedback.settings import FeedbackSettings
 from feedback.store import FeedbackStore
 from tests.browser import chromium, needs_chromium, watched_page
 from tests.console.support import free_port
+from tests.mailbox import Mailbox, smtp_server
 from ui.console import ENTRY, demo
 from ui.console.settings import DEMO_PASSWORD
 from ui.settings import AppSettings
@@ -44,7 +46,16 @@ pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def console_url(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def mailbox() -> Iterator[Mailbox]:
+    """The SMTP server on loopback the console delivers replies to."""
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def console_url(
+    sample_state: Path, tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
+) -> Iterator[tuple[str, Path]]:
     """`streamlit run ui/console/app.py` on a free port over a copy of the indexed samples."""
     state = tmp_path_factory.mktemp("console-browser") / "state"
     shutil.copytree(sample_state, state)
@@ -54,6 +65,9 @@ def console_url(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) ->
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")}
     env["DESKPILOT_DATA_DIR"] = str(state)
+    env["DESKPILOT_SMTP_HOST"], env["DESKPILOT_SMTP_PORT"] = mailbox.host, str(mailbox.port)
+    env["DESKPILOT_SMTP_SECURITY"] = "none"  # loopback, no login
+    env["DESKPILOT_SMTP_FROM"] = "Ledgerly Support <support@ledgerly.example>"
     log = (state.parent / "streamlit.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ENTRY), "--server.headless", "true", "--server.port", str(port)],
@@ -116,7 +130,7 @@ def sign_in_from_the_keyboard(page: Page, url: str, username: str) -> None:
     page.keyboard.press("Enter")
 
 
-def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], page: Page) -> None:
+def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], page: Page, mailbox: Mailbox) -> None:
     url, state = console_url
     page.goto(url)
     expect(page.get_by_label("Username")).to_be_visible()
@@ -129,19 +143,20 @@ def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], pa
     page.get_by_text("Paste a new ticket").click()
     page.get_by_role("textbox", name="Subject").fill("reset link expired")
     page.get_by_role("textbox", name="Customer name").fill("Maria Lopez")
+    page.get_by_role("textbox", name="Customer e-mail").fill("maria.lopez@example.com")
     page.get_by_role("textbox", name="Message").fill(TICKET)
     page.get_by_role("button", name="Add to inbox").click()
     expect(page.locator(".dp-subject")).to_contain_text("reset link expired", timeout=STEP_MS)
-    expect(page.locator("a.dp-cite").first).to_be_visible(timeout=STEP_MS)
-    expect(page.locator(".dp-source mark").first).to_be_visible()
+    expect(page.locator(".dp-source mark").first).to_be_visible(timeout=STEP_MS)
     expect(page.locator(".dp-conf")).to_contain_text("confidence")
-    shown = page.locator(".dp-answer").inner_text()
-    assert not BARE_MARKER.search(shown) and not PLACEHOLDER.search(shown), shown
+    expect(page.locator("a[href^='https://help.ledgerly.example/']:visible").first).to_be_visible()  # the sources
+    expect(page.locator(".dp-answer")).to_have_count(0)  # the draft shows once: as the editable reply
+    expect(page.get_by_text("To: maria.lopez@example.com")).to_be_visible()
     reply = page.get_by_label("Reply to send")
     draft = reply.input_value()
     assert draft.startswith("Hi Maria,\n\n") and draft.endswith("\n\nBest regards,\nAva"), draft
     assert BARE_MARKER.search(draft), "the editable draft keeps its citations"
-    shot(page, "03-draft", page.locator(".dp-answer"))
+    shot(page, "03-draft", reply)
 
     reply.focus()
     page.keyboard.press("Control+End")
@@ -155,7 +170,7 @@ def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], pa
     shot(page, "04-preview", preview)
     reply.focus()
     page.keyboard.press("Control+Enter")
-    sent = main.get_by_text("Reply sent.")
+    sent = main.get_by_text("Reply sent: e-mailed to maria.lopez@example.com")
     expect(sent).to_be_visible()
     box = page.locator(".st-key-sent_reply .dp-reply")
     expect(box).to_contain_text("Sources:")
@@ -164,6 +179,13 @@ def test_agent_handles_a_ticket_in_the_browser(console_url: tuple[str, Path], pa
     assert not BARE_MARKER.search(sent_text) and not PLACEHOLDER.search(sent_text), sent_text
     expect(box.locator("a[href^='https://help.ledgerly.example/']").first).to_be_visible()
     shot(page, "05-sent", box)
+    [mail] = mailbox.wait()
+    text = mail.part("plain")
+    print(f"--- the e-mail the customer got ---\n{mail.message}")
+    assert mail.rcpt_tos == ["maria.lopez@example.com"] and mail.message["Subject"] == "Re: reset link expired"
+    assert text.startswith("Hi Maria,\n\n") and "\n\nBest regards,\nAva\n\nP.S. " in text, text
+    assert not BARE_MARKER.search(text) and not PLACEHOLDER.search(text), text
+    assert re.search(r"\nSources:\n- [^\n]+: https://help\.ledgerly\.example/\S+", text), text
 
     page.locator("[data-testid=stButtonGroup] button", has_text="Not helpful").click()
     page.locator("[data-testid=stButtonGroup] button", has_text="missing info").click()
@@ -209,3 +231,49 @@ def test_analyst_dashboard_in_the_browser(console_url: tuple[str, Path], page: P
     page.get_by_role("tab", name="Content gaps").click()
     expect(page.get_by_text("grouped by meaning")).to_be_visible()
     shot(page, "08-content-gaps", page.get_by_text("grouped by meaning"))
+
+
+SNAPSHOTS = """
+window.__dpLog = [];
+const keyOf = (el, prefix) => [...el.classList].find((c) => c.startsWith(prefix));
+const snap = () => {
+  const meta = [...document.querySelectorAll('.dp-meta')].map((m) => m.innerText).find((t) => /^T-\\d+ ·/.test(t));
+  window.__dpLog.push({
+    header: meta ? meta.split(' ')[0] : '',
+    drafts: [...document.querySelectorAll('[class*="st-key-draft_"]')].map((e) => keyOf(e, 'st-key-draft_')),
+    sources: [...document.querySelectorAll('[class*="st-key-sources_"]')].map((e) => keyOf(e, 'st-key-sources_')),
+  });
+};
+new MutationObserver(snap).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+
+
+def test_next_ticket_never_shows_the_previous_draft(console_url: tuple[str, Path], page: Page) -> None:
+    """Alt+J moves to the next ticket: from the moment its header shows, no other ticket's draft or sources
+    are on the page (every DOM change is recorded), and once drafted, its draft shows once."""
+    url, _ = console_url
+    sign_in_from_the_keyboard(page, url, "ava")
+    expect(page.get_by_text("Pick a ticket from the inbox")).to_be_visible(timeout=SLOW_MS)
+    main = page.get_by_test_id("stMainBlockContainer")
+    page.keyboard.press("Alt+J")
+    expect(main.locator('[class*="st-key-draft_"]')).to_have_count(1, timeout=STEP_MS)
+    expect(main.locator('[class*="st-key-sources_"]')).to_have_count(1, timeout=STEP_MS)
+    first = page.locator(".dp-subject").inner_text()
+    first_id = main.locator('[class*="st-key-draft_"]').get_attribute("class") or ""
+    page.evaluate(SNAPSHOTS)
+    page.keyboard.press("Alt+J")
+    expect(page.locator(".dp-subject")).not_to_have_text(first, timeout=STEP_MS)
+    expect(main.locator('[class*="st-key-sources_"]')).to_have_count(1, timeout=STEP_MS)
+    page.wait_for_timeout(1500)  # let the run finish
+    log = page.evaluate("window.__dpLog")
+    headers = [entry["header"] for entry in log if entry["header"]]
+    assert headers, "no DOM change was recorded"
+    second = headers[-1]
+    assert f"st-key-draft_{second}" not in first_id, (second, first_id)
+    for entry in log:
+        if entry["header"] == second:
+            assert set(entry["drafts"]) <= {f"st-key-draft_{second}"}, entry
+            assert set(entry["sources"]) <= {f"st-key-sources_{second}"}, entry
+    assert log[-1]["drafts"] == [f"st-key-draft_{second}"], log[-1]
+    assert log[-1]["sources"] == [f"st-key-sources_{second}"], log[-1]
+    shot(page, "09-next-ticket")

@@ -27,6 +27,7 @@ from ui.console.flags import FlagStore
 from ui.console.ingestlog import IngestLog
 from ui.console.settings import ConsoleSettings
 from ui.console.tickets import TicketStore
+from ui.delivery import Delivery, RecordOnly, delivery_from
 from ui.serve import migrate_embedded
 from ui.settings import AppSettings
 from ui.tracing import NO_TRACER, Tracer, durable_writer, tracer_from
@@ -56,6 +57,8 @@ class Services:
     fresh_canary: Canary | None = None
     """The same routing over ``fresh``, for Regenerate."""
     """Traces drafts and sends votes as scores (Langfuse, when its keys are set)."""
+    delivery: Delivery = field(default_factory=RecordOnly)
+    """Where Send delivers an agent's reply (ui/delivery.py): SMTP, a helpdesk webhook, or nowhere."""
     _pipeline: IngestPipeline | None = None
     _stats: tuple[str, IndexStats] | None = None
 
@@ -143,6 +146,7 @@ def build(
         tracer=tracer,
         canary=for_data_dir(service, settings.feedback.data_dir),
         fresh_canary=for_data_dir(fresh, settings.feedback.data_dir),
+        delivery=delivery_from(settings.delivery),
     )
 
 

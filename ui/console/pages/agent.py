@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -11,20 +12,24 @@ import streamlit as st
 
 from assistant import render
 from assistant.records import Answer, Question
-from feedback.records import REASON_CODES, EditIn, EscalationIn, FeedbackIn, InteractionIn
+from feedback.records import REASON_CODES, EditIn, EscalationIn, FeedbackIn, FeedbackRecord, InteractionIn
 from feedback.spool import SpoolUnavailable
 from retrieval.records import Hit
 from ui.api.roles import Role
 from ui.console import auth, view
+from ui.console.reasons import escalation_default
 from ui.console.resources import Services, services
 from ui.console.tickets import ESCALATION_REASONS, QUEUES, Ticket, age, question_text
+from ui.delivery import DeliveryError, OutgoingReply
 from ui.tracing import activate
+
+log = logging.getLogger(__name__)
 
 STATUS_ICONS = {"open": ":material/mail:", "sent": ":material/done_all:", "escalated": ":material/call_split:"}
 REASON_LABELS = {code: code.replace("_", " ") for code in REASON_CODES}
 SHORTCUTS = (
     ("Ctrl+Enter", "send the reply"),
-    ("Alt+G", "regenerate the draft"),
+    ("Alt+G", "regenerate: a draft from the next-best article"),
     ("Alt+X", "escalate"),
     ("Alt+J / Alt+K", "next / previous ticket"),
 )
@@ -34,12 +39,19 @@ SHORTCUTS = (
 class DraftState:
     """The draft shown for one ticket in this session, and what the agent did with it."""
 
+    ticket_id: str
     answer: Answer
     interaction_id: uuid.UUID
     question: str
     version: int = 1
+    excluded: tuple[str, ...] = ()
+    """Articles left out to get this draft (each Regenerate leaves out the ones the drafts before it cited)."""
+    asked: Question | None = None
+    """What the assistant was asked, without the exclusions (a changed option starts the exclusions over)."""
     sent: str | None = None
-    vote: str | None = None
+    delivery: str | None = None
+    """Where the sent reply went ("e-mailed to ... via ..."), or why it went nowhere (record-only)."""
+    delivered: bool = False
     escalated: str | None = None
 
 
@@ -61,13 +73,43 @@ def _drafts() -> dict[str, DraftState]:
     return drafts
 
 
+def _excluded(previous: DraftState | None) -> tuple[str, ...]:
+    """The articles a regenerated draft leaves out: those the drafts before it cited. When the last draft cited
+    nothing (no other article answered), the next one starts over from the best article."""
+    if previous is None:
+        return ()
+    cited = [c.doc_id for c in previous.answer.citations]
+    if not cited:
+        return ()
+    return tuple(dict.fromkeys([*previous.excluded, *cited]))
+
+
+def _reusable(svc: Services, identity: auth.Identity, ticket: Ticket, record: InteractionIn) -> uuid.UUID | None:
+    """The ticket's recorded interaction when it is this very draft (a reload): its votes stay attached to it."""
+    if not ticket.interaction_id:
+        return None
+    try:
+        stored = svc.store.get_interaction(ticket.interaction_id, ticket.tenant)
+    except Exception:
+        return None
+    if stored is None or stored.actor != identity.actor:
+        return None
+    same = stored.question == record.question and stored.answer == record.answer
+    return stored.id if same else None
+
+
 def _make_draft(svc: Services, identity: auth.Identity, ticket: Ticket, regenerate: bool = False) -> DraftState:
-    """Ask the assistant about the ticket's redacted text, record the interaction, remember the draft."""
+    """Ask the assistant about the ticket's redacted text, record the interaction, remember the draft.
+
+    Regenerate asks for a different draft: the same question without the articles the earlier drafts cited
+    (the next-best source), answered afresh (no cache). Opening a ticket again (a reload) reuses the recorded
+    interaction when the draft is the same, so its vote is still the one shown."""
     options = st.session_state.get(f"options:{ticket.ticket_id}", {})
     focus = str(options.get("focus", "")).strip()
     question = svc.retrieval.redact(focus) if focus else question_text(ticket, svc.retrieval.redact)
     locale = options.get("locale", ticket.locale)
-    asked = Question(
+    previous = _drafts().get(ticket.ticket_id)
+    plain = Question(
         text=question,
         tenant=ticket.tenant,
         channel="agent",
@@ -75,6 +117,10 @@ def _make_draft(svc: Services, identity: auth.Identity, ticket: Ticket, regenera
         locale=None if locale == "any" else locale,
         generator=options.get("generator"),
     )
+    # Another source of the same question; new draft options start over from the best article.
+    same_question = previous is not None and previous.asked == plain
+    excluded = _excluded(previous) if regenerate and same_question else ()
+    asked = replace(plain, exclude_docs=excluded)
     # The trace id is the request id when traced (Langfuse keys set), so a vote on this draft scores its trace.
     request_id = uuid.uuid4().hex
     # A canary candidate drafts for the agents in its cohort, exactly as the API routes their requests.
@@ -90,10 +136,22 @@ def _make_draft(svc: Services, identity: auth.Identity, ticket: Ticket, regenera
         trace_id=trace.trace_id or request_id,
         variant=arm.variant,
     )
-    _stored(svc, record)  # the draft is still shown when it could not be recorded
-    svc.tickets.update(ticket.ticket_id, interaction_id=str(record.id))
-    previous = _drafts().get(ticket.ticket_id)
-    state = DraftState(answer, record.id, question, version=previous.version + 1 if previous else 1)
+    interaction_id = None if regenerate else _reusable(svc, identity, ticket, record)
+    if interaction_id is None:
+        _stored(svc, record)  # the draft is still shown when it could not be recorded
+        svc.tickets.update(ticket.ticket_id, interaction_id=str(record.id))
+        interaction_id = record.id
+    state = DraftState(
+        ticket.ticket_id,
+        answer,
+        interaction_id,
+        question,
+        version=previous.version + 1 if previous else 1,
+        excluded=excluded,
+        asked=plain,
+    )
+    for key in ("vote_thumbs", "vote_reasons", "vote_comment", "esc_reason", "esc_queue", "esc_note"):
+        st.session_state.pop(f"{key}:{ticket.ticket_id}", None)  # a new draft starts with its own (stored) vote
     _drafts()[ticket.ticket_id] = state
     return state
 
@@ -189,11 +247,16 @@ def _add_ticket(svc: Services, tenants: list[str]) -> None:
         st.session_state["paste_error"] = "Paste the customer's message first."
         return
     tenant = str(st.session_state.get("paste_tenant") or tenants[0])
+    email = str(st.session_state.get("paste_email") or "").strip()
+    if email and not re.fullmatch(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+", email):
+        st.session_state["paste_error"] = f"{email!r} is not an e-mail address."
+        return
     ticket = svc.tickets.add(
         tenant,
         body,
         subject=str(st.session_state.get("paste_subject") or ""),
         customer_name=str(st.session_state.get("paste_customer") or ""),
+        customer_email=email,
     )
     st.session_state["inbox_ticket"] = ticket.ticket_id
     st.session_state["inbox_status"] = "open"
@@ -207,6 +270,7 @@ def _paste_box(svc: Services, tenants: list[str]) -> None:
                 st.selectbox("Tenant", tenants, key="paste_tenant")
             st.text_input("Subject", key="paste_subject")
             st.text_input("Customer name", key="paste_customer")
+            st.text_input("Customer e-mail", key="paste_email", help="Where Send delivers the reply.")
             st.text_area("Message", key="paste_body", height=140, placeholder="Paste the customer's message")
             st.form_submit_button(
                 "Add to inbox", key="paste_submit", icon=":material/inbox:", on_click=_add_ticket, args=(svc, tenants)
@@ -235,10 +299,15 @@ def ticket_header(ticket: Ticket) -> None:
 
 
 def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
-    """The cited draft, the editable reply and the actions on it."""
+    """The cited draft as the editable reply (shown once), where Send delivers it, and the actions on it."""
     answer = state.answer
     st.markdown("**Draft reply**")
     st.html(view.confidence(answer.confidence, answer.abstained))
+    if state.excluded:
+        st.caption(
+            f"Regenerated without {len(state.excluded)} article(s) the earlier drafts cited: "
+            + view.literal(", ".join(_titles(answer, state.excluded, svc)))
+        )
     if answer.fallback_reason:
         st.caption(f"Fell back to the extractive draft: {view.literal(answer.fallback_reason)}")
     if any(f.startswith(("question:", "source_dropped")) for f in answer.flags):
@@ -246,9 +315,19 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
             "The guardrails removed suspicious text (instructions aimed at the assistant) from the ticket or a source.",
             icon=":material/shield:",
         )
-    if not answer.abstained:
-        with st.container(border=True, height=260):
-            st.html(view.answer_html(answer))
+    if answer.abstained and state.excluded:
+        st.info(
+            "No other article answers this ticket well enough. Regenerate again to go back to the first draft, "
+            "write the reply yourself, or escalate.",
+            icon=":material/edit_note:",
+        )
+    elif answer.abstained:
+        st.info(
+            # The reason quotes the customer's words.
+            f"No draft: {view.literal(answer.escalation_reason)}. Write the reply yourself, or escalate.",
+            icon=":material/edit_note:",
+        )
+    else:
         left_out = render.left_out(answer)
         if left_out:
             st.caption(
@@ -256,33 +335,55 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
                 f"({', '.join(sorted({_kind(p) for s in left_out for p in render.placeholders_in(s)}))}). "
                 "Add the details yourself if the customer needs them."
             )
+    if state.sent is not None:
+        _sent_panel(ticket, state)
     else:
-        st.info(
-            # The reason quotes the customer's words.
-            f"No draft: {view.literal(answer.escalation_reason)}. Write the reply yourself, or escalate.",
-            icon=":material/edit_note:",
-        )
+        _reply_box(svc, identity, ticket, state)
+    _draft_options(svc, ticket)
+    left, right = st.columns(2, gap="medium")
+    with left:
+        _vote_form(svc, identity, ticket, state.interaction_id)
+    with right:
+        _escalate_form(svc, identity, ticket, state)
+
+
+def _titles(answer: Answer, doc_ids: tuple[str, ...], svc: Services) -> list[str]:
+    """Readable names of excluded articles: their titles where a source of this ticket's drafts had them."""
+    known = {c.doc_id: c.title for c in answer.citations}
+    known.update({s.hit.doc_id: s.hit.title for s in answer.sources})
+    for draft in _drafts().values():
+        known.update({c.doc_id: c.title for c in draft.answer.citations})
+    return [known.get(d) or d.rsplit("/", 1)[-1] for d in doc_ids]
+
+
+def _reply_box(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
+    """The editable reply, where Send will deliver it, Send and Regenerate, and the customer's view."""
     reply_key = f"reply:{ticket.ticket_id}:{state.version}"
     st.text_area(
         "Reply to send (edit freely; keep a `[n]` to list its article under Sources)",
         value=_initial_reply(ticket, identity, state),
         key=reply_key,
         height=320,
-        disabled=state.sent is not None,
     )
+    _delivery_note(svc, ticket)
     with st.container(horizontal=True):
         send = st.button(
-            "Send",
+            "Send" if svc.delivery.delivers else "Record as sent",
             type="primary",
             key="send",
             shortcut="Ctrl+Enter",
             icon=":material/send:",
-            disabled=state.sent is not None,
         )
-        regenerate = st.button("Regenerate", key="regenerate", shortcut="Alt+G", icon=":material/refresh:")
+        regenerate = st.button(
+            "Regenerate",
+            key="regenerate",
+            shortcut="Alt+G",
+            icon=":material/refresh:",
+            help="A different draft: the same question answered from the next-best article.",
+        )
     current = str(st.session_state.get(reply_key) or "")
     holding = render.placeholders_in(current)
-    if holding and state.sent is None:
+    if holding:
         st.warning(
             f"The reply holds redaction placeholders ({', '.join(sorted(set(holding)))}): the sentences with them "
             "are left out when you send. Write the details in, or leave them out.",
@@ -291,23 +392,47 @@ def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: D
     if send:
         _send(svc, identity, ticket, state, current)
     if regenerate:
-        with st.spinner("Drafting again…"):
+        with st.spinner("Drafting from the next-best article…"):
             _make_draft(svc, identity, ticket, regenerate=True)
         st.rerun()
-    if state.sent is not None:
-        st.success("Reply sent. The text you sent and your edits are stored.", icon=":material/done_all:")
-        with st.container(border=True, key="sent_reply"):
-            st.html(view.meta(f"Sent to {ticket.customer_name or ticket.customer_email or 'the customer'}"))
-            st.html(view.reply_html(state.sent))
-    elif current.strip():
+    if current.strip():
         with st.expander("Preview: the reply as the customer gets it", icon=":material/preview:"):
             st.html(view.reply_html(_customer_text(ticket, identity, state, current)))
-    _draft_options(svc, ticket)
-    left, right = st.columns(2, gap="medium")
-    with left:
-        _vote_form(svc, identity, ticket, state)
-    with right:
-        _escalate_form(svc, identity, ticket, state)
+
+
+def _delivery_note(svc: Services, ticket: Ticket) -> None:
+    """Where Send delivers the reply; a warning when it delivers nothing or cannot reach this customer."""
+    delivery = svc.delivery
+    if not delivery.delivers:
+        st.warning(delivery.describe(), icon=":material/unpublished:")
+        return
+    if delivery.channel == "smtp" and not ticket.customer_email:
+        st.warning(
+            "This ticket has no customer e-mail address (none was given, or it was sealed under another "
+            "DESKPILOT_CONSOLE_CONTACT_KEY): Send cannot deliver the reply. Answer from your mail client or "
+            "helpdesk, or escalate.",
+            icon=":material/alternate_email:",
+        )
+        return
+    to = ticket.customer_email or ticket.addressee or "the customer"
+    st.html(view.meta(f"To: {to} · {delivery.describe()}"))
+
+
+def _sent_panel(ticket: Ticket, state: DraftState) -> None:
+    """What was sent, and where it went (or that it went nowhere)."""
+    if state.delivered:
+        st.success(
+            f"Reply sent: {state.delivery}. The text you sent and your edits are stored.", icon=":material/done_all:"
+        )
+    else:
+        st.warning(
+            f"Recorded as sent, but not delivered ({state.delivery}): nothing reached the customer. Copy the reply "
+            "below into your mail client or helpdesk.",
+            icon=":material/unpublished:",
+        )
+    with st.container(border=True, key="sent_reply"):
+        st.html(view.meta(f"Sent to {ticket.customer_name or ticket.customer_email or 'the customer'}"))
+        st.html(view.reply_html(state.sent or ""))
 
 
 def _kind(placeholder: str) -> str:
@@ -336,11 +461,42 @@ def _customer_text(ticket: Ticket, identity: auth.Identity, state: DraftState, t
     return render.sent_reply(text, state.answer.citations, locale, ticket.addressee, identity.name)
 
 
+def _subject(ticket: Ticket) -> str:
+    """``Re: <the ticket's subject>``; the subject is stored redacted, so a placeholder in it is cut out, and a
+    subject with nothing left becomes ``Re: your request T-1002``."""
+    subject = re.sub(r"^\s*((re|aw|fwd?|wg)\s*:\s*|\[chat\]\s*)+", "", ticket.subject, flags=re.IGNORECASE)
+    subject = " ".join(render.PLACEHOLDER.sub(" ", subject).split()).strip(" ,;:-")
+    return f"Re: {subject}" if len(re.findall(r"\w+", subject)) >= 1 else f"Re: your request {ticket.ticket_id}"
+
+
 def _send(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState, text: str) -> None:
+    """Deliver the customer's version of ``text``; only once it is delivered (or recorded, with delivery off)
+    is the edit stored and the ticket marked sent. A failed delivery changes nothing and says why."""
     if not text.strip():
         st.error("The reply is empty: write one, or escalate the ticket.")
         return
     sent = _customer_text(ticket, identity, state, text)
+    outgoing = OutgoingReply(
+        ticket_id=ticket.ticket_id,
+        tenant=ticket.tenant,
+        to_email=ticket.customer_email,
+        to_name=ticket.customer_name,
+        subject=_subject(ticket),
+        text=sent,
+        locale=_reply_locale(ticket, state),
+        agent_name=render.signature_name(identity.name),
+    )
+    try:
+        with st.spinner("Sending…"):
+            receipt = svc.delivery.send(outgoing)
+    except DeliveryError as exc:
+        st.error(
+            # The reason may quote the server's reply: shown as literal text.
+            f"Not sent: {view.literal(str(exc))}. The ticket stays open and nothing was recorded as sent; fix it "
+            "and send again.",
+            icon=":material/error:",
+        )
+        return
     # The draft is recorded as it would have been sent unedited, so the edit distance counts the agent's edits
     # only (not the markers, greeting and Sources list every send changes).
     initial = _initial_reply(ticket, identity, state)
@@ -351,16 +507,31 @@ def _send(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftSt
         sent=sent,
         editor=identity.actor,
     )
-    if not _stored(svc, edit):
-        return
+    if not _stored(svc, edit) and receipt.delivered:
+        st.warning("The reply was delivered, but the edit could not be stored.", icon=":material/warning:")
+    try:
+        svc.store.record_audit_event(
+            actor=identity.actor,
+            action="reply.sent",
+            tenant=ticket.tenant,
+            target=ticket.ticket_id,
+            details={"via": receipt.channel, "delivered": receipt.delivered, "reference": receipt.reference},
+        )
+    except Exception:
+        log.exception("could not audit the reply to %s", ticket.ticket_id)
     svc.tickets.update(ticket.ticket_id, status="sent", sent_text=sent, handled_by=identity.username)
-    _drafts()[ticket.ticket_id] = replace(state, sent=sent)
-    st.toast(f"Reply to {ticket.ticket_id} sent", icon=":material/send:")
+    _drafts()[ticket.ticket_id] = replace(state, sent=sent, delivery=receipt.detail, delivered=receipt.delivered)
+    verb = "sent" if receipt.delivered else "recorded, not delivered"
+    st.toast(f"Reply to {ticket.ticket_id} {verb}", icon=":material/send:")
     st.rerun()
 
 
 def _draft_options(svc: Services, ticket: Ticket) -> None:
     with st.expander("Draft options (then Regenerate)", icon=":material/tune:"):
+        st.caption(
+            "Regenerate answers the same question from the next-best article; after a change here it starts "
+            "again from the best one."
+        )
         key = f"options:{ticket.ticket_id}"
         options = dict(st.session_state.get(key, {}))
         stats = svc.index_stats()
@@ -392,8 +563,33 @@ def _draft_options(svc: Services, ticket: Ticket) -> None:
         st.session_state[key] = options
 
 
-def _vote_form(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
-    with st.form(f"vote:{ticket.ticket_id}:{state.version}", border=True):
+def _recorded_vote(svc: Services, identity: auth.Identity, ticket: Ticket, interaction_id: uuid.UUID) -> str:
+    """The agent's vote on the interaction as the feedback store has it ("" when none, or when the database is
+    down and the vote waits in the spool: then the one saved in this session)."""
+    try:
+        votes = svc.store.list_feedback(ticket.tenant, interaction_id=interaction_id, page_size=100).items
+    except Exception:
+        return str(st.session_state.get(f"voted:{interaction_id}", ""))
+    mine = next((v for v in votes if v.reviewer == identity.actor), None)  # newest first: a later vote replaces
+    if mine is None:
+        return str(st.session_state.get(f"voted:{interaction_id}", ""))
+    st.session_state.setdefault(f"vote_thumbs:{ticket.ticket_id}", mine.thumbs)
+    st.session_state.setdefault(f"vote_reasons:{ticket.ticket_id}", list(mine.reason_codes))
+    st.session_state.setdefault(f"vote_comment:{ticket.ticket_id}", mine.comment)
+    return _vote_summary(mine)
+
+
+def _vote_summary(vote: FeedbackRecord | FeedbackIn) -> str:
+    labels = ", ".join(REASON_LABELS[r] for r in vote.reason_codes)
+    summary = ("helpful" if vote.thumbs == "up" else "not helpful") + (f" ({labels})" if labels else "")
+    return summary + (f": “{vote.comment}”" if vote.comment else "")
+
+
+def _vote_form(svc: Services, identity: auth.Identity, ticket: Ticket, interaction_id: uuid.UUID) -> None:
+    """Thumbs, reason codes and a comment on the draft; the recorded vote is shown and can be changed (the store
+    keeps one vote per agent and interaction)."""
+    recorded = _recorded_vote(svc, identity, ticket, interaction_id)
+    with st.form(f"vote:{ticket.ticket_id}:{interaction_id}", border=True):
         st.markdown("**Was the draft useful?**")
         thumbs = st.segmented_control(
             "Vote",
@@ -411,17 +607,17 @@ def _vote_form(svc: Services, identity: auth.Identity, ticket: Ticket, state: Dr
         )
         comment = st.text_input("Comment", key=f"vote_comment:{ticket.ticket_id}", placeholder="Optional")
         submitted = st.form_submit_button(
-            "Save feedback", key="vote_submit", icon=":material/thumbs_up_down:", disabled=state.vote is not None
+            "Change feedback" if recorded else "Save feedback", key="vote_submit", icon=":material/thumbs_up_down:"
         )
-    if state.vote is not None:
-        st.caption(f"Feedback saved: {state.vote}")
+    if recorded:
+        st.caption(view.literal(f"Feedback saved: {recorded}"))
     if submitted:
         if thumbs not in ("up", "down"):
             st.error("Choose Helpful or Not helpful first.")
             return
         vote = FeedbackIn(
             tenant=ticket.tenant,
-            interaction_id=state.interaction_id,
+            interaction_id=interaction_id,
             thumbs=thumbs,
             reason_codes=tuple(reasons or ()),
             comment=comment or "",
@@ -429,19 +625,18 @@ def _vote_form(svc: Services, identity: auth.Identity, ticket: Ticket, state: Dr
         )
         if not _stored(svc, vote):
             return
-        labels = ", ".join(REASON_LABELS[r] for r in reasons or ())
-        summary = ("helpful" if thumbs == "up" else "not helpful") + (f" ({labels})" if labels else "")
-        _drafts()[ticket.ticket_id] = replace(state, vote=summary)
+        summary = _vote_summary(vote)
+        st.session_state[f"voted:{interaction_id}"] = summary
         st.toast(f"Feedback saved: {summary}", icon=":material/thumbs_up_down:")
         st.rerun()
 
 
 def _escalate_form(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
-    default = 0 if state.answer.abstained else len(ESCALATION_REASONS) - 2
+    reason_at, queue_at = escalation_default(ticket, state.answer)
     with st.form(f"escalate:{ticket.ticket_id}:{state.version}", border=True):
         st.markdown("**Hand off to a person**")
-        reason = st.selectbox("Reason", ESCALATION_REASONS, index=default, key=f"esc_reason:{ticket.ticket_id}")
-        queue = st.selectbox("Queue", QUEUES, key=f"esc_queue:{ticket.ticket_id}")
+        reason = st.selectbox("Reason", ESCALATION_REASONS, index=reason_at, key=f"esc_reason:{ticket.ticket_id}")
+        queue = st.selectbox("Queue", QUEUES, index=queue_at, key=f"esc_queue:{ticket.ticket_id}")
         note = st.text_input("Note", key=f"esc_note:{ticket.ticket_id}", placeholder="Optional")
         submitted = st.form_submit_button(
             "Escalate",
@@ -513,7 +708,11 @@ def _shortcuts() -> None:
 
 
 def main() -> None:
-    """The agent page."""
+    """The agent page.
+
+    The ticket's header with its draft, and its sources, are drawn into one placeholder each, keyed by the
+    ticket: a rerun for another ticket (Alt+J) first replaces the previous ticket's header, draft and sources
+    as a whole, so the new header never sits above the previous ticket's draft while the new draft is made."""
     identity = auth.require({Role.agent, Role.admin})
     svc = services()
     view.style()
@@ -530,26 +729,47 @@ def main() -> None:
             )
             _shortcuts()
         return
-    with middle:
-        ticket_header(ticket)
-        state = _drafts().get(ticket.ticket_id)
-        if state is None and ticket.status != "open":
-            who = f" by {ticket.handled_by}" if ticket.handled_by else ""
-            st.info(f"This ticket was {ticket.status}{who}.", icon=STATUS_ICONS[ticket.status])
-            if ticket.sent_text:
-                with st.container(border=True):
-                    st.caption("Reply sent")
-                    st.html(view.reply_html(ticket.sent_text))
-            if not st.button("Draft a reply anyway", key="draft_anyway", icon=":material/edit:"):
-                return
-        if state is None:
-            with st.spinner("Drafting a reply from the help center…"):
-                state = _make_draft(svc, identity, ticket)
-        draft_panel(svc, identity, ticket, state)
     with right:
+        side = st.empty()
+    with middle:
+        slot = st.empty()
+    with slot.container(key=f"draft_{_css_key(ticket.ticket_id)}"):
+        ticket_header(ticket)
+        state = _ticket_draft(svc, identity, ticket)
+        if state is None:
+            return
+        draft_panel(svc, identity, ticket, state)
+    with side.container(key=f"sources_{_css_key(ticket.ticket_id)}"):
         sources_panel(state.answer)
         with st.expander("Keyboard", icon=":material/keyboard:"):
             _shortcuts()
+
+
+def _css_key(ticket_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", ticket_id)
+
+
+def _ticket_draft(svc: Services, identity: auth.Identity, ticket: Ticket) -> DraftState | None:
+    """This ticket's draft (made now if it has none in this session); None for a handled ticket shown as it was
+    handled (its sent reply and the vote on its draft) until the agent asks for a new draft."""
+    state = _drafts().get(ticket.ticket_id)
+    if state is not None and state.ticket_id != ticket.ticket_id:  # never another ticket's draft
+        state = None
+    if state is None and ticket.status != "open":
+        who = f" by {ticket.handled_by}" if ticket.handled_by else ""
+        st.info(f"This ticket was {ticket.status}{who}.", icon=STATUS_ICONS[ticket.status])
+        if ticket.sent_text:
+            with st.container(border=True):
+                st.caption("Reply sent")
+                st.html(view.reply_html(ticket.sent_text))
+        if ticket.interaction_id:
+            _vote_form(svc, identity, ticket, uuid.UUID(ticket.interaction_id))
+        if not st.button("Draft a reply anyway", key="draft_anyway", icon=":material/edit:"):
+            return None
+    if state is None:
+        with st.spinner("Drafting a reply from the help center…"):
+            state = _make_draft(svc, identity, ticket)
+    return state
 
 
 main()
