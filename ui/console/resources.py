@@ -27,6 +27,7 @@ from ui.console.flags import FlagStore
 from ui.console.ingestlog import IngestLog
 from ui.console.settings import ConsoleSettings
 from ui.console.tickets import TicketStore
+from ui.content import ContentAdmin
 from ui.serve import migrate_embedded
 from ui.settings import AppSettings
 from ui.tracing import NO_TRACER, Tracer, durable_writer, tracer_from
@@ -58,6 +59,13 @@ class Services:
     """Traces drafts and sends votes as scores (Langfuse, when its keys are set)."""
     _pipeline: IngestPipeline | None = None
     _stats: tuple[str, IndexStats] | None = None
+    _content: ContentAdmin | None = None
+
+    def content(self) -> ContentAdmin:
+        """Article administration (list, disable, enable, delete) over this index, under the ingest lock."""
+        if self._content is None:
+            self._content = ContentAdmin(self.retrieval, self.store, self.index_lock)
+        return self._content
 
     def pipeline(self) -> IngestPipeline:
         """The ingest pipeline (loaded on the first upload)."""
@@ -113,7 +121,7 @@ def build(
     fresh = AnswerService(
         service.searcher,
         no_cache,
-        retrieval.manifest.version,
+        retrieval.version,
         retrieval.redact,
         service.llm,
         cheap_llm=service.cheap_llm,
