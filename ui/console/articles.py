@@ -50,7 +50,7 @@ def articles_tab(svc: Services, identity: auth.Identity) -> None:
     scope = tenants if tenant == "All tenants" else [str(tenant)]
     articles = [
         a
-        for a in content.articles(scope)
+        for a in sorted(content.articles(scope), key=lambda a: a.state == "live")  # disabled ones first
         if (shown_state == "all" or a.state == shown_state)
         and (not needle or needle.lower() in f"{a.title} {a.doc_id}".lower())
     ]
@@ -187,10 +187,10 @@ def _link(url: str | None, text: str) -> str:
     return f"<span>{label}</span>"
 
 
-def widget_html(answer: Answer) -> str:
-    """The answer as the widget shows it: the laid-out answer with its sources as titled links, or, when it
-    abstains, the hand-off message, up to 3 related articles and the Contact support button."""
-    parts = []
+def widget_html(answer: Answer, question: str = "") -> str:
+    """The answer as the widget shows it: the question, then the laid-out answer with its sources as titled
+    links, or, when it abstains, the hand-off message, up to 3 related articles and the Contact support button."""
+    parts = [f'<p class="dp-pg-asked"><b>You:</b> {html.escape(question)}</p>'] if question else []
     if answer.abstained:
         parts.append(f'<p class="dp-pg-note">{html.escape(answer.text)}</p>')
         if answer.related:
@@ -216,7 +216,7 @@ def widget_html(answer: Answer) -> str:
         "<style>.dp-pg{border:1px solid rgba(49,51,63,.2);border-radius:.75rem;padding:1rem 1.2rem;max-width:34rem;"
         "background:#fff}.dp-pg h4{font-size:.9rem;margin:.6rem 0 .2rem}.dp-pg ol,.dp-pg ul{padding-left:1.4rem;"
         "margin:0}.dp-pg-contact{margin-top:.8rem;padding:.5rem .7rem;border-radius:.5rem;background:#f3f5f9;"
-        "font-size:.85rem}.dp-pg-note{margin:0 0 .4rem}</style>"
+        "font-size:.85rem}.dp-pg-note{margin:0 0 .4rem}.dp-pg-asked{margin:0 0 .6rem;color:rgba(49,51,63,.8)}</style>"
     )
     return f'{style}<div class="dp-pg">{"".join(parts)}</div>'
 
@@ -247,12 +247,24 @@ def playground_tab(svc: Services, identity: auth.Identity) -> None:
     answer = svc.assistant.answer(
         Question(text=str(question), tenant=str(tenant), channel="widget", locale=(locale or None))
     )
+    view.style()
     left, right = st.columns([3, 2], gap="large")
     with left:
-        st.html(widget_html(answer))
+        st.html(widget_html(answer, str(question)))
     with right:
-        st.html(view.confidence(answer.confidence, answer.abstained))
+        st.html(_badge(answer))
         cited = ", ".join(dict.fromkeys(c.doc_id for c in answer.citations)) or "none"
-        st.markdown(view.meta(f"Cited: {cited}"), unsafe_allow_html=True)
-        if answer.abstained and answer.escalation_reason:
-            st.markdown(view.meta(f"Hand-off reason: {answer.escalation_reason}"), unsafe_allow_html=True)
+        st.html(view.meta(f"Cited articles: {cited}"))
+        reason = answer.escalation_reason
+        if answer.abstained and reason and reason != answer.confidence.reason:
+            st.html(view.meta(f"Hand-off reason recorded for a customer: {reason}"))
+
+
+def _badge(answer: Answer) -> str:
+    """How sure the answer is and why; an abstention says that the widget hands the customer to a person."""
+    c = answer.confidence
+    level, _, why = (c.reason or c.level).partition(": ")
+    head = f"{level.capitalize() or c.level} confidence {c.score:.2f}"
+    if answer.abstained:
+        head = f"Hands off to a person · {c.score:.2f}"
+    return f'<div class="dp-conf dp-conf-{c.level}"><b>{html.escape(head)}</b><span>{html.escape(why)}</span></div>'
