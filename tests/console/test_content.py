@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +126,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                 rate_limit_widget_per_tenant=6000,
             ),
         )
-        previous = resources._hosted
+        previous, main = resources._hosted, sys.modules["__main__"]
         with serving(settings, demo=False, drain_every_s=0.5) as served:
             services = resources.build(
                 settings, ConsoleSettings(data_dir=data_dir), served.retrieval, served.store, writer=served.writer
@@ -137,6 +138,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                     yield Env(services, url, widget_key, data_dir, corpus, settings)
             finally:
                 resources.host(previous)
+                # AppTest leaves the last page script as __main__: a spawned ingest worker of a later test would
+                # import (and run) it as its main module and die.
+                sys.modules["__main__"] = main
 
 
 def _admin() -> AppTest:
