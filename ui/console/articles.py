@@ -70,19 +70,21 @@ def articles_tab(svc: Services, identity: auth.Identity) -> None:
                     "locale": a.locale,
                     "updated": _when(a.updated_at),
                     "chunks": a.chunks,
-                    "state": a.state if a.state == "live" else f"disabled by {a.changed_by} {_when(a.changed_at)}",
+                    "state": a.state,
+                    "disabled by": f"{a.changed_by} · {_when(a.changed_at)}" if a.state != "live" else "",
                     "link": a.url if a.url.startswith(("http://", "https://")) else None,
                 }
                 for a in articles
             ],
-            columns=["title", "source", "tenant", "locale", "updated", "chunks", "state", "link"],
+            columns=["title", "source", "tenant", "locale", "updated", "chunks", "state", "disabled by", "link"],
         ),
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * max(len(articles), 1)),
         column_config={
             "link": st.column_config.LinkColumn("public URL", display_text="open"),
-            "chunks": st.column_config.NumberColumn("chunks", format="%d"),
+            "chunks": st.column_config.NumberColumn("chunks", format="%d", width="small"),
+            "state": st.column_config.TextColumn("state", width="small"),
         },
     )
     by_id = {a.doc_id: a for a in articles}
