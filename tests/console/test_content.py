@@ -197,7 +197,7 @@ def test_disable_takes_effect_on_the_next_answer_and_enable_brings_it_back(env: 
     other = env.services.assistant.answer(Question(text=RESET_QUESTION, tenant="parcelpoint", channel="widget"))
     assert RESET not in {c.doc_id for c in other.citations}
     listed = {row["source"]: row for row in _admin().dataframe[0].value.to_dict("records")}
-    assert listed[RESET]["state"] == "disabled" and listed[RESET]["disabled by"].startswith("console:sam · ")
+    assert listed[RESET]["state"] == "disabled" and listed[RESET]["disabled by"].startswith("sam · ")
 
     at = _act(_admin(), RESET, "article_enable")
     assert any("enabled again" in s.value for s in at.success)

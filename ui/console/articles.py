@@ -71,7 +71,9 @@ def articles_tab(svc: Services, identity: auth.Identity) -> None:
                     "updated": _when(a.updated_at),
                     "chunks": a.chunks,
                     "state": a.state,
-                    "disabled by": f"{a.changed_by} · {_when(a.changed_at)}" if a.state != "live" else "",
+                    "disabled by": f"{a.changed_by.removeprefix('console:')} · {_when(a.changed_at)}"
+                    if a.state != "live"
+                    else "",
                     "link": a.url if a.url.startswith(("http://", "https://")) else None,
                 }
                 for a in articles
@@ -82,9 +84,16 @@ def articles_tab(svc: Services, identity: auth.Identity) -> None:
         width="stretch",
         height=min(420, 38 + 35 * max(len(articles), 1)),
         column_config={
-            "link": st.column_config.LinkColumn("public URL", display_text="open"),
-            "chunks": st.column_config.NumberColumn("chunks", format="%d", width="small"),
-            "state": st.column_config.TextColumn("state", width="small"),
+            # Widths that fit a laptop screen without a horizontal scrollbar; a long source shows whole on hover.
+            "title": st.column_config.TextColumn("title", width=290),
+            "source": st.column_config.TextColumn("source", width=320),
+            "tenant": st.column_config.TextColumn("tenant", width=90),
+            "locale": st.column_config.TextColumn("locale", width=55),
+            "updated": st.column_config.TextColumn("updated", width=90),
+            "chunks": st.column_config.NumberColumn("chunks", format="%d", width=60),
+            "state": st.column_config.TextColumn("state", width=75),
+            "disabled by": st.column_config.TextColumn("disabled by", width=140),
+            "link": st.column_config.LinkColumn("public URL", display_text="open", width=80),
         },
     )
     by_id = {a.doc_id: a for a in articles}
