@@ -74,6 +74,8 @@ class Deletion:
     interactions_scrubbed: int
     edits_scrubbed: int
     source_file_exists: bool
+    store_compacted: bool = False
+    """SQLite only: the feedback store was rewritten and its WAL emptied (False: busy, or nothing to scrub)."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class ContentAdmin:
             interactions_scrubbed=scrubbed.interactions,
             edits_scrubbed=scrubbed.edits,
             source_file_exists=bool(source) and Path(source).is_file(),
+            store_compacted=scrubbed.compacted,
         )
         self.store.record_audit_event(
             actor=caller.actor,
@@ -219,6 +222,7 @@ class ContentAdmin:
                 "interactions_scrubbed": deletion.interactions_scrubbed,
                 "edits_scrubbed": deletion.edits_scrubbed,
                 "source_file_exists": deletion.source_file_exists,
+                "store_compacted": deletion.store_compacted,
             },
         )
         return deletion
