@@ -118,7 +118,7 @@ class AnswerService:
         self.usage = usage or UsageLedger()
         self.cache = AnswerCache(settings.cache_ttl_s, settings.cache_max_entries)
         self.calibration = settings.calibration(load_calibration(settings.calibration_file))
-        self.vocabularies = Vocabularies(searcher.index.payloads, index_version)
+        self.vocabularies = Vocabularies(searcher.payloads, index_version)
         self.key_terms = key_terms
         self.redact_output = redact_output or redact
         """Redaction of LLM-written answer text: the help-center policy, which keeps product words."""

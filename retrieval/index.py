@@ -10,6 +10,9 @@ product, locale and doc_id.
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -51,6 +54,7 @@ class VectorIndex(Protocol):
     def ids(self) -> set[str]: ...
     def payloads(self) -> Iterator[dict[str, Any]]: ...
     def count(self) -> int: ...
+    def compact(self) -> None: ...
     def search_dense(self, vector: Sequence[float], limit: int, tenant: str) -> list[ScoredChunk]: ...
     def hybrid(self, request: HybridRequest) -> HybridCandidates: ...
     def close(self) -> None: ...
@@ -79,6 +83,8 @@ def _filter_terms(search_filter: SearchFilter) -> list[tuple[str, str, Any]]:
         terms.append(("any", "locale", list(search_filter.locales)))
     if search_filter.updated_after:
         terms.append(("after", "updated_at", search_filter.updated_after))
+    if search_filter.exclude_doc_ids:
+        terms.append(("none", "doc_id", list(search_filter.exclude_doc_ids)))
     return terms
 
 
@@ -152,10 +158,14 @@ class EdgeIndex(_ScrollingIndex):
 
         self._qe = qe
         self.location = str(path)
+        # Held around every use of the shard, so that ``compact`` can swap it under concurrent searches.
+        self._guard = threading.RLock()
         config = qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
+        self._config = config
+        _finish_compaction(path)
         segments = path / "segments"
         if segments.is_dir() and any(segments.iterdir()):
             try:
@@ -168,18 +178,65 @@ class EdgeIndex(_ScrollingIndex):
         else:
             path.mkdir(parents=True, exist_ok=True)
             self._shard = qe.EdgeShard.create(str(path), config)
-        schema = set(self._shard.info().payload_schema)
+        self._index_fields(self._shard)
+
+    def _index_fields(self, shard: Any) -> None:
+        qe = self._qe
+        schema = set(shard.info().payload_schema)
         for field in INDEXED_FIELDS:
             if field not in schema:
-                self._shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+                shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
         for field in DATETIME_FIELDS:
             if field not in schema:
-                self._shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Datetime))
+                shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Datetime))
+
+    def compact(self) -> None:
+        """Rewrite the shard with only its live points, so nothing of deleted points stays on disk.
+
+        Qdrant keeps a deleted point's payload in its segment files until the optimizer vacuums them, and in
+        its write-ahead log until that is rewritten. Deleting an article must leave none of its text, so the
+        live points are copied into a new shard beside this one, which then takes its place: the old
+        directory is renamed ``.old`` and removed (a crash in between is finished at the next open)."""
+        qe = self._qe
+        path = Path(self.location)
+        fresh, old = _sibling(path, "rewrite"), _sibling(path, "old")
+        with self._guard:
+            shutil.rmtree(fresh, ignore_errors=True)
+            shard = qe.EdgeShard.create(str(fresh), self._config)
+            try:
+                self._index_fields(shard)
+                offset = None
+                while True:
+                    records, offset = self._shard.scroll(
+                        qe.ScrollRequest(offset=offset, limit=_PAGE, with_payload=True, with_vector=True)
+                    )
+                    if records:
+                        shard.update(
+                            qe.UpdateOperation.upsert_points(
+                                [qe.Point(id=r.id, vector=r.vector, payload=r.payload) for r in records]
+                            )
+                        )
+                    if offset is None:
+                        break
+                shard.flush()
+            finally:
+                shard.close()
+            self._shard.flush()
+            self._shard.close()
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(fresh, path)
+            shutil.rmtree(old, ignore_errors=True)
+            self._shard = qe.EdgeShard.load(str(path), self._config)
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         """Insert or replace points."""
         if not points:
             return
+        with self._guard:
+            self._upsert(points)
+
+    def _upsert(self, points: Sequence[IndexPoint]) -> None:
         qe = self._qe
         self._shard.update(
             qe.UpdateOperation.upsert_points(
@@ -200,43 +257,49 @@ class EdgeIndex(_ScrollingIndex):
     def delete(self, ids: Sequence[str]) -> None:
         """Delete points by id (missing ids are ignored)."""
         if ids:
-            self._shard.update(self._qe.UpdateOperation.delete_points(list(ids)))
+            with self._guard:
+                self._shard.update(self._qe.UpdateOperation.delete_points(list(ids)))
 
     def _page(self, offset: Any, with_payload: bool) -> tuple[list[Any], Any]:
-        return self._shard.scroll(  # type: ignore[no-any-return]
-            self._qe.ScrollRequest(offset=offset, limit=_PAGE, with_payload=with_payload, with_vector=False)
-        )
+        with self._guard:
+            return self._shard.scroll(  # type: ignore[no-any-return]
+                self._qe.ScrollRequest(offset=offset, limit=_PAGE, with_payload=with_payload, with_vector=False)
+            )
 
     def count(self) -> int:
         """Number of points."""
-        return int(self._shard.count(self._qe.CountRequest(exact=True)))
+        with self._guard:
+            return int(self._shard.count(self._qe.CountRequest(exact=True)))
 
     def search_dense(self, vector: Sequence[float], limit: int, tenant: str) -> list[ScoredChunk]:
         """Nearest chunks of one tenant by the dense vector."""
         qe = self._qe
         tenant_filter = qe.Filter(must=[qe.FieldCondition(key="tenant", match=qe.MatchValue(tenant))])
-        points = self._shard.query(
-            qe.QueryRequest(
-                limit=limit,
-                query=qe.Query.Nearest(list(vector), using=DENSE),
-                filter=tenant_filter,
-                with_payload=True,
-                with_vector=False,
+        with self._guard:
+            points = self._shard.query(
+                qe.QueryRequest(
+                    limit=limit,
+                    query=qe.Query.Nearest(list(vector), using=DENSE),
+                    filter=tenant_filter,
+                    with_payload=True,
+                    with_vector=False,
+                )
             )
-        )
         return [ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
     def _filter(self, search_filter: SearchFilter) -> Any:
         qe = self._qe
-        conditions = []
+        conditions, excluded = [], []
         for kind, key, value in _filter_terms(search_filter):
             if kind == "match":
                 conditions.append(qe.FieldCondition(key=key, match=qe.MatchValue(value)))
             elif kind == "any":
                 conditions.append(qe.FieldCondition(key=key, match=qe.MatchAny(value)))
+            elif kind == "none":
+                excluded.append(qe.FieldCondition(key=key, match=qe.MatchAny(value)))
             else:
                 conditions.append(qe.FieldCondition(key=key, range=qe.RangeDateTime(gt=value)))
-        return qe.Filter(must=conditions)
+        return qe.Filter(must=conditions, must_not=excluded or None)
 
     def hybrid(self, request: HybridRequest) -> HybridCandidates:
         """Dense and BM25 prefetches fused by weighted RRF, plus each branch's ranking, in one planned batch."""
@@ -261,7 +324,8 @@ class EdgeIndex(_ScrollingIndex):
             qe.QueryRequest(limit=request.prefetch_limit, query=q, filter=flt, with_payload=False, with_vector=False)
             for q in (dense_query, sparse_query)
         ]
-        fused_points, *branch_points = self._shard.query_batch(qe.QueryBatchRequest([fused, *branches]))
+        with self._guard:
+            fused_points, *branch_points = self._shard.query_batch(qe.QueryBatchRequest([fused, *branches]))
         dense, sparse = _branches(branch_points)
         return HybridCandidates(
             fused=[ScoredChunk(str(p.id), float(p.score), dict(p.payload or {})) for p in fused_points],
@@ -271,8 +335,9 @@ class EdgeIndex(_ScrollingIndex):
 
     def close(self) -> None:
         """Flush and release the shard."""
-        self._shard.flush()
-        self._shard.close()
+        with self._guard:
+            self._shard.flush()
+            self._shard.close()
 
 
 class ServerIndex(_ScrollingIndex):
@@ -369,15 +434,17 @@ class ServerIndex(_ScrollingIndex):
 
     def _filter(self, search_filter: SearchFilter) -> Any:
         m = self._models
-        conditions = []
+        conditions, excluded = [], []
         for kind, key, value in _filter_terms(search_filter):
             if kind == "match":
                 conditions.append(m.FieldCondition(key=key, match=m.MatchValue(value=value)))
             elif kind == "any":
                 conditions.append(m.FieldCondition(key=key, match=m.MatchAny(any=value)))
+            elif kind == "none":
+                excluded.append(m.FieldCondition(key=key, match=m.MatchAny(any=value)))
             else:
                 conditions.append(m.FieldCondition(key=key, range=m.DatetimeRange(gt=value)))
-        return m.Filter(must=conditions)
+        return m.Filter(must=conditions, must_not=excluded or None)
 
     def hybrid(self, request: HybridRequest) -> HybridCandidates:
         """Dense and BM25 prefetches fused by weighted RRF, plus each branch's ranking, in one round trip."""
@@ -408,9 +475,26 @@ class ServerIndex(_ScrollingIndex):
             sparse=sparse_hits,
         )
 
+    def compact(self) -> None:
+        """Nothing to do here: the server's optimizer vacuums deleted points, on the server's disk."""
+
     def close(self) -> None:
         """Close the client."""
         self._client.close()
+
+
+def _sibling(path: Path, suffix: str) -> Path:
+    return path.with_name(f"{path.name}.{suffix}")
+
+
+def _finish_compaction(path: Path) -> None:
+    """Complete or undo a ``compact`` a crash interrupted: the shard is ``path`` when it exists, else the
+    ``.old`` copy (the rewrite had not taken its place); leftovers go."""
+    old, fresh = _sibling(path, "old"), _sibling(path, "rewrite")
+    if old.exists() and not path.exists():
+        os.replace(old, path)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(fresh, ignore_errors=True)
 
 
 def open_index(settings: RetrievalSettings, dimension: int) -> VectorIndex:

@@ -72,6 +72,8 @@ class SearchFilter:
     products: tuple[str, ...] = ()
     locales: tuple[str, ...] = ()
     updated_after: str | None = None
+    exclude_doc_ids: tuple[str, ...] = ()
+    """Documents the query must not see (disabled or deleted by an admin, ``retrieval.content``)."""
 
     def __post_init__(self) -> None:
         if not self.tenant:

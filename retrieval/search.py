@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +16,8 @@ from retrieval.sparse import Bm25Encoder
 
 QueryRedactor = Callable[[str], str]
 """Turns a raw query into one safe to search, cache and log (PII replaced by placeholders)."""
+Exclusions = Callable[[str], tuple[str, ...]]
+"""The doc ids of a tenant that no query may return (``retrieval.content.ContentState.excluded``)."""
 
 
 def _no_redaction(text: str) -> str:
@@ -54,12 +56,25 @@ class HybridSearcher:
         settings: RetrievalSettings,
         redact: QueryRedactor | None = None,
         reranker: Reranker | None = None,
+        excluded: Exclusions | None = None,
     ) -> None:
         self.index, self.embedder, self.encoder, self.settings = index, embedder, encoder, settings
         self._redact = redact or _no_redaction
+        self.excluded = excluded
+        """Disabled and deleted documents per tenant, read at every search (None: none)."""
         self.reranker = reranker
         if reranker is None and settings.reranker_model:
             self.reranker = Reranker(settings.reranker_model)
+
+    def payloads(self) -> Iterator[dict[str, Any]]:
+        """Every point's payload except those of excluded documents (what answers may know of the help center)."""
+        cache: dict[str, frozenset[str]] = {}
+        for payload in self.index.payloads():
+            tenant = str(payload.get("tenant", ""))
+            if tenant not in cache:
+                cache[tenant] = frozenset(self.excluded(tenant)) if self.excluded else frozenset()
+            if payload.get("doc_id") not in cache[tenant]:
+                yield payload
 
     def prepare(self, query: str) -> str:
         """The query as it may be searched, cached and logged: PII redacted, whitespace collapsed."""
@@ -86,6 +101,12 @@ class HybridSearcher:
         ``rerank=False`` skips the reranker (a tenant's ``reranker_enabled`` flag)."""
         s = self.settings
         limit = limit or s.top_k
+        if self.excluded is not None:
+            hidden = self.excluded(search_filter.tenant)
+            if hidden:
+                search_filter = replace(
+                    search_filter, exclude_doc_ids=tuple(sorted({*search_filter.exclude_doc_ids, *hidden}))
+                )
         dense_weight, sparse_weight = weights or (s.dense_weight, s.sparse_weight)
         timings: dict[str, float] = {}
         clock = time.perf_counter()
@@ -113,7 +134,9 @@ class HybridSearcher:
         hits = [
             _hit(point, candidates.dense, candidates.sparse, best_possible)
             for point in candidates.fused
-            if point.payload.get("tenant") == search_filter.tenant  # defence in depth: the engine filtered already
+            # defence in depth: the engine filtered already
+            if point.payload.get("tenant") == search_filter.tenant
+            and point.payload.get("doc_id") not in search_filter.exclude_doc_ids
         ]
         hits = [h for h in hits if h.relevance >= s.score_floor]
         hits.sort(key=lambda h: (-h.fused_score, h.id))  # the engine orders equal scores arbitrarily

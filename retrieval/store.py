@@ -166,6 +166,16 @@ class EmbeddingCache:
                     found[row.key] = np.frombuffer(row.vector, dtype=np.float32)
         return found
 
+    def delete_many(self, keys: Sequence[str]) -> int:
+        """Forget the vectors of ``keys`` (e.g. of a deleted article's chunks); returns how many there were."""
+        removed = 0
+        with Session(self.engine) as session, session.begin():
+            for start in range(0, len(keys), 500):
+                batch = list(keys[start : start + 500])
+                result = session.execute(delete(EmbeddingRow).where(EmbeddingRow.key.in_(batch)))
+                removed += int(getattr(result, "rowcount", 0) or 0)
+        return removed
+
     def put_many(self, vectors: dict[str, np.ndarray]) -> None:
         """Store vectors; existing keys are left as they are."""
         if not vectors:

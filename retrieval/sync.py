@@ -32,7 +32,12 @@ def embedding_text(chunk: Chunk) -> str:
     """What the dense model sees: title and section path give the chunk its context. The layout marks ingest
     writes for the answer's sake (``3. `` steps, ``- `` bullets, ``| `` rows) are left out: they carry no
     meaning and move the vectors."""
-    return "\n".join(part for part in (chunk.title, chunk.section_label, _LAYOUT.sub("", chunk.text)) if part)
+    return embedding_text_of(chunk.title, chunk.section_label, chunk.text)
+
+
+def embedding_text_of(title: str, section: str, text: str) -> str:
+    """``embedding_text`` from a stored payload's ``title``, ``section`` and ``text``."""
+    return "\n".join(part for part in (title, section, _LAYOUT.sub("", text)) if part)
 
 
 def payload_of(chunk: Chunk) -> dict[str, Any]:

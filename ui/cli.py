@@ -19,6 +19,7 @@ from rich.table import Table
 from assistant.records import Answer, Question
 from ingest.records import ArticleMeta
 from retrieval.index import stats_of
+from ui.content_cli import content_app
 from ui.settings import AppSettings
 from ui.wiring import IngestRun, Retrieval, ingest_paths
 
@@ -52,6 +53,7 @@ flags_app = typer.Typer(
 app.add_typer(flags_app, name="flags")
 report_app = typer.Typer(help="Reports for the support lead: ROI against the pre-pilot baseline.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+app.add_typer(content_app, name="content")
 
 DataDir = Annotated[
     Path | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ from assistant.flags import FlagStore
 from assistant.keywords import KeyTerms
 from assistant.service import AnswerService, LlmChain
 from ingest.parallel import prepare_and_process
-from ingest.pipeline import IngestPipeline, collect
-from ingest.records import ArticleMeta, IngestResult
+from ingest.pipeline import IngestPipeline, Prepared, ProcessedDocument, collect
+from ingest.records import ArticleMeta, IngestResult, SkippedFile
 from ingest.redact import Redactor
+from retrieval.content import ContentState
 from retrieval.embedder import Embedder
 from retrieval.index import VectorIndex, open_index
 from retrieval.records import SyncReport
@@ -49,6 +51,9 @@ class Retrieval:
             settings.retrieval.embedding_batch_size,
         )
         self.manifest = Manifest(engine, settings.retrieval.collection)
+        # Disabled and deleted articles (a JSON file in the data dir, re-read when it changes): every search of
+        # every process sharing the data dir leaves them out from the next answer on.
+        self.content = ContentState.in_data_dir(settings.retrieval.data_dir)
         # One flag store and one usage ledger per process, shared by every answer service built here
         # (the API's and the console's), so a switch and a budget mean the same to all of them.
         self.flags = FlagStore(settings.assistant.resolved_flags_file())
@@ -83,7 +88,12 @@ class Retrieval:
             Bm25Encoder(r.bm25_k1, r.bm25_b, r.bm25_avg_len),
             r,
             redact=self.redact,
+            excluded=self.content.excluded,
         )
+
+    def version(self) -> str:
+        """What answer caches key on: the index version and the generation of the disabled/deleted set."""
+        return f"{self.manifest.version()}+content@{self.content.generation()}"
 
     def redact(self, text: str, locale: str = "en") -> str:
         """``text`` with PII replaced by typed placeholders, with the locale's recognizers (loaded on first use)."""
@@ -102,7 +112,7 @@ class Retrieval:
         return AnswerService(
             self.searcher(),
             self.settings.assistant,
-            index_version=self.manifest.version,
+            index_version=self.version,
             redact=self.redact,
             llm=llm if llm is not None else configured_llm(self.settings),
             cheap_llm=configured_cheap_llm(self.settings),
@@ -170,6 +180,7 @@ def ingest_paths(
     path_list = [Path(p) for p in paths]
     pipeline = pipeline or IngestPipeline(settings.ingest)
     prepared, processed = prepare_and_process(pipeline, path_list, overrides, progress=progress)
+    prepared, processed = _without_deleted(prepared, processed, pipeline, settings)
     own = retrieval is None
     retrieval = retrieval or Retrieval(settings)
     try:
@@ -184,3 +195,34 @@ def ingest_paths(
         if own:
             retrieval.close()
     return IngestRun(result=collect(prepared, processed), sync=report, seconds=time.perf_counter() - started)
+
+
+def _without_deleted(
+    prepared: Prepared, processed: list[ProcessedDocument], pipeline: IngestPipeline, settings: AppSettings
+) -> tuple[Prepared, list[ProcessedDocument]]:
+    """Leave out the documents an admin deleted (``ui.content``): they are reported as skipped, never indexed
+    again until restored, and the ingest cache entries this run wrote for their files go again."""
+    tombstones = ContentState.in_data_dir(settings.retrieval.data_dir).deleted()
+    if not tombstones:
+        return prepared, processed
+    gone = [item for item in processed if item.document.doc_id in tombstones]
+    if not gone:
+        return prepared, processed
+    sources = {str(Path(item.document.source_path).resolve()) for item in gone}
+    pipeline.cache.purge(lambda source: source not in sources)
+    skipped = tuple(
+        SkippedFile(
+            path=item.document.source_path,
+            reason=(
+                f"{item.document.source_path}: article {item.document.doc_id} was deleted by "
+                f"{tombstones[item.document.doc_id].by} on {tombstones[item.document.doc_id].at[:10]}; "
+                f"restore it (`deskpilot content restore {item.document.doc_id}` or the console) to ingest it again"
+            ),
+        )
+        for item in gone
+    )
+    kept_documents = tuple(d for d in prepared.documents if d.doc_id not in tombstones)
+    return (
+        dataclasses.replace(prepared, documents=kept_documents, skipped=prepared.skipped + skipped),
+        [item for item in processed if item.document.doc_id not in tombstones],
+    )

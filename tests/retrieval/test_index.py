@@ -147,3 +147,70 @@ def test_hybrid_fuses_in_the_engine_and_reports_each_branch(index: VectorIndex) 
         HybridRequest(**{**request.__dict__, "filter": SearchFilter(tenant="t1", updated_after="2026-01-15")})
     )
     assert {ids[p.id] for p in newer.fused} == {"d1", "d2"}, "updated_after is applied in the engine"
+
+
+def test_excluded_documents_are_filtered_inside_the_engine(index: VectorIndex) -> None:
+    """Both backends: ``exclude_doc_ids`` (disabled or deleted articles) never reach fusion or either branch."""
+    from retrieval.index import HybridRequest
+    from retrieval.records import SearchFilter
+
+    encoder = Bm25Encoder()
+    points = [_point(doc, 0, "t1", vec) for doc, vec in (("a", (1.0, 0, 0, 0)), ("b", (0.9, 0.1, 0, 0)))]
+    index.upsert(points)
+    request = HybridRequest(
+        dense=(1.0, 0.0, 0.0, 0.0),
+        sparse=encoder.encode_query("refunds"),
+        filter=SearchFilter(tenant="t1", exclude_doc_ids=("a",)),
+        prefetch_limit=10,
+        limit=10,
+        rrf_k=60,
+        dense_weight=1.0,
+        sparse_weight=1.0,
+    )
+    got = index.hybrid(request)
+    only_b = [points[1].id]
+    assert [p.id for p in got.fused] == only_b
+    assert [b.id for b in got.dense] == only_b and [b.id for b in got.sparse] == only_b
+
+
+def _segment_bytes(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file())
+
+
+def test_edge_compact_leaves_no_byte_of_deleted_points(tmp_path: Path) -> None:
+    ix = EdgeIndex(tmp_path / "edge", DIM)
+    keep, gone = _point("a", 0, "t1", (1.0, 0.0, 0.0, 0.0)), _point("zzgone", 0, "t1", (0.0, 1.0, 0.0, 0.0))
+    ix.upsert([keep, gone])
+    ix.delete([gone.id])
+    ix.close()
+    ix = EdgeIndex(tmp_path / "edge", DIM)
+    assert b"zzgone chunk" in _segment_bytes(tmp_path / "edge"), "Qdrant keeps a deleted payload until vacuumed"
+    ix.compact()
+    try:
+        assert b"zzgone chunk" not in _segment_bytes(tmp_path)
+        assert ix.ids() == {keep.id}
+        assert ix.search_dense((1.0, 0.0, 0.0, 0.0), 5, tenant="t1")[0].payload["doc_id"] == "a"
+        ix.upsert([_point("c", 0, "t1", (0.0, 0.0, 1.0, 0.0))])  # the swapped-in shard takes writes
+        assert ix.count() == 2
+    finally:
+        ix.close()
+    again = EdgeIndex(tmp_path / "edge", DIM)
+    try:
+        assert again.count() == 2 and not (tmp_path / "edge.old").exists()
+    finally:
+        again.close()
+
+
+def test_edge_open_finishes_an_interrupted_compaction(tmp_path: Path) -> None:
+    """Killed after the shard was moved aside but before the rewrite took its place: the old one is used."""
+    ix = EdgeIndex(tmp_path / "edge", DIM)
+    ix.upsert([_point("a", 0, "t1", (1.0, 0.0, 0.0, 0.0))])
+    ix.close()
+    (tmp_path / "edge").rename(tmp_path / "edge.old")
+    (tmp_path / "edge.rewrite").mkdir()
+    again = EdgeIndex(tmp_path / "edge", DIM)
+    try:
+        assert again.count() == 1
+        assert not (tmp_path / "edge.old").exists() and not (tmp_path / "edge.rewrite").exists()
+    finally:
+        again.close()

@@ -224,7 +224,8 @@ def test_server_text_is_rendered_as_text(live_api: LiveApi, page: Page) -> None:
     return such text, and the point is to prove the widget escapes whatever a document contains.
     """
     hostile = {
-        "answer": 'Reset it <img src=x onerror="window.__pwned=1"> here. [1] Or <script>window.__pwned=2</script> this. [2]',
+        "answer": 'Reset it <img src=x onerror="window.__pwned=1"> here. [1] Or <script>window.__pwned=2</script> this. [2]'
+        " Or read the upload. [3] Or the other one. [4]",
         "abstained": False,
         "confidence": {"level": "medium", "score": 0.5, "reason": "medium: <b>partly</b>"},
         "citations": [
@@ -244,6 +245,10 @@ def test_server_text_is_rendered_as_text(live_api: LiveApi, page: Page) -> None:
                 "section": "Security",
                 "snippet": "",
             },
+            # An article uploaded without a URL, and one with a relative URL: neither may link into the host page
+            # (a null url used to resolve to /demo/null).
+            {"n": 3, "doc_id": "up-1", "title": "No address", "url": None, "section": "", "snippet": ""},
+            {"n": 4, "doc_id": "up-2", "title": "Relative", "url": "/help/x", "section": "", "snippet": ""},
         ],
         "timings_ms": {},
         "interaction_id": "fake-interaction",
@@ -270,6 +275,9 @@ def test_server_text_is_rendered_as_text(live_api: LiveApi, page: Page) -> None:
     assert widget.locator("a[href^='javascript:']").count() == 0
     assert answer.locator("a.cite").count() == 1, "the citation with a javascript: url must not be a link"
     expect(page.get_by_text("Sneaky", exact=True)).to_be_visible()
+    expect(page.get_by_text("No address", exact=True)).to_be_visible()
+    expect(page.get_by_text("Relative", exact=True)).to_be_visible()
+    assert widget.locator("a[href*='null'], a[href*='/help/x']").count() == 0
     assert page.evaluate("window.__pwned") is None
 
 

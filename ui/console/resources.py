@@ -27,6 +27,7 @@ from ui.console.flags import FlagStore
 from ui.console.ingestlog import IngestLog
 from ui.console.settings import ConsoleSettings
 from ui.console.tickets import TicketStore
+from ui.content import ContentAdmin
 from ui.delivery import Delivery, RecordOnly, delivery_from
 from ui.serve import migrate_embedded
 from ui.settings import AppSettings
@@ -52,15 +53,22 @@ class Services:
     index_lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while an ingest writes to the index."""
     tracer: Tracer = NO_TRACER
+    """Traces drafts and sends votes as scores (Langfuse, when its keys are set)."""
     canary: Canary | None = None
     """Routes drafts to the rollout candidate by cohort, as the API does (None: no rollout routing)."""
     fresh_canary: Canary | None = None
     """The same routing over ``fresh``, for Regenerate."""
-    """Traces drafts and sends votes as scores (Langfuse, when its keys are set)."""
     delivery: Delivery = field(default_factory=RecordOnly)
     """Where Send delivers an agent's reply (ui/delivery.py): SMTP, a helpdesk webhook, or nowhere."""
     _pipeline: IngestPipeline | None = None
     _stats: tuple[str, IndexStats] | None = None
+    _content: ContentAdmin | None = None
+
+    def content(self) -> ContentAdmin:
+        """Article administration (list, disable, enable, delete) over this index, under the ingest lock."""
+        if self._content is None:
+            self._content = ContentAdmin(self.retrieval, self.store, self.index_lock)
+        return self._content
 
     def pipeline(self) -> IngestPipeline:
         """The ingest pipeline (loaded on the first upload)."""
@@ -116,7 +124,7 @@ def build(
     fresh = AnswerService(
         service.searcher,
         no_cache,
-        retrieval.manifest.version,
+        retrieval.version,
         retrieval.redact,
         service.llm,
         cheap_llm=service.cheap_llm,

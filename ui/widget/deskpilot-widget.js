@@ -140,7 +140,10 @@
     return el;
   }
   function safeUrl(u) {
-    try { var p = new URL(String(u), location.href); return /^https?:$/.test(p.protocol) ? p.href : ""; } catch (e) { return ""; }
+    // Only absolute http(s) addresses become links: a missing (null) or relative url would resolve against the
+    // host page (an article without a url linked to /demo/null).
+    if (typeof u !== "string" || !/^https?:\/\//i.test(u)) return "";
+    try { return new URL(u).href; } catch (e) { return ""; }
   }
   function link(url, kids, attrs) {
     var a = h("a", Object.assign({ href: url, target: "_blank", rel: "noopener noreferrer" }, attrs || {}), kids);

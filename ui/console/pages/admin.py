@@ -15,9 +15,11 @@ from feedback.store import UnknownApiKey
 from ingest.records import ArticleMeta
 from ui.api.roles import Role
 from ui.console import auth, view
+from ui.console.articles import articles_tab, playground_tab
 from ui.console.flags import FLAG_HELP, change_flags
 from ui.console.ingestlog import IngestRunRecord
 from ui.console.resources import Services, services
+from ui.content import ContentError, upload_overrides
 from ui.wiring import ingest_paths
 
 UPLOAD_TYPES = ["md", "markdown", "html", "htm", "txt", "pdf", "docx", "eml", "json"]
@@ -71,12 +73,33 @@ def ingest_tab(svc: Services, identity: auth.Identity) -> None:
         tenant = cols[0].selectbox("Tenant", tenants, key="ingest_tenant")
         product = cols[1].text_input("Product (optional)", key="ingest_product")
         locale = cols[2].text_input("Locale (optional)", key="ingest_locale", placeholder="en")
+        meta = st.columns(2)
+        title = meta[0].text_input(
+            "Title", key="ingest_title", help="Required when the file has no front matter, meta tags or heading."
+        )
+        url = meta[1].text_input(
+            "Public URL",
+            key="ingest_url",
+            placeholder="https://help.example.com/articles/...",
+            help="Where customers read the article; answers link to it. Required when the file declares none.",
+        )
+        st.caption("Title and URL typed here win over the file's own; a file without front matter needs both.")
         submitted = st.form_submit_button("Ingest", key="ingest_submit", type="primary", icon=":material/upload_file:")
     if submitted:
         if upload is None or tenant is None:
             st.error("Choose a file and a tenant first.")
         else:
-            _ingest(svc, identity, str(tenant), upload.name, upload.getvalue(), product or None, locale or None)
+            _ingest(
+                svc,
+                identity,
+                str(tenant),
+                upload.name,
+                upload.getvalue(),
+                product or None,
+                locale or None,
+                title=title or "",
+                url=url or "",
+            )
     st.markdown("**Ingest runs started from the console**")
     runs = [r for r in svc.ingest_log.runs() if identity.may_see(r.tenant)]
     if not runs:
@@ -115,13 +138,31 @@ def _ingest(
     content: bytes,
     product: str | None,
     locale: str | None,
+    *,
+    title: str = "",
+    url: str = "",
 ) -> None:
     """Ingest the upload (named after its tenant, so ids never collide) from a temporary folder outside the data
-    dir, removed afterwards: the data dir keeps only its redacted chunks, never the file as uploaded."""
+    dir, removed afterwards: the data dir keeps only its redacted chunks, never the file as uploaded. A file that
+    declares no title or URL needs them typed in the form (``ui.content.upload_overrides``)."""
     with tempfile.TemporaryDirectory(prefix="deskpilot-upload-") as folder:
         path = Path(folder) / f"{tenant}-{_safe_name(name)}"
         path.write_bytes(content)
-        _ingest_file(svc, identity, tenant, name, path, product, locale)
+        try:
+            declared = upload_overrides(path, title, url)
+        except ContentError as exc:
+            st.error(f"{name} was not ingested. {exc}")
+            return
+        # An upload is the admin's decision: it lifts a tombstone a delete left on the same article.
+        if path.name in svc.retrieval.content.deleted() and svc.retrieval.content.clear([path.name]):
+            svc.store.record_audit_event(
+                actor=identity.actor,
+                action="content.restored",
+                tenant=tenant,
+                target=path.name,
+                details={"by": "upload"},
+            )
+        _ingest_file(svc, identity, tenant, name, path, product, locale, declared)
 
 
 def _ingest_file(
@@ -132,6 +173,7 @@ def _ingest_file(
     path: Path,
     product: str | None,
     locale: str | None,
+    declared: ArticleMeta | None = None,
 ) -> None:
     with st.status(f"Ingesting {name} for {tenant}…", expanded=True) as status:
         progress = st.empty()
@@ -143,7 +185,13 @@ def _ingest_file(
             run = ingest_paths(
                 [path],
                 svc.settings,
-                ArticleMeta(tenant=tenant, product=product, locale=locale),
+                ArticleMeta(
+                    tenant=tenant,
+                    product=product,
+                    locale=locale,
+                    title=declared.title if declared else None,
+                    url=declared.url if declared else None,
+                ),
                 progress=report,
                 pipeline=svc.pipeline(),
                 retrieval=svc.retrieval,
@@ -294,16 +342,20 @@ def main() -> None:
     identity = auth.require({Role.admin})
     svc = services()
     st.title("Admin", anchor=False)
-    tabs = st.tabs(["Index", "Ingest", "Feature flags", "API keys", "Spool & audit"])
+    tabs = st.tabs(["Articles", "Playground", "Index", "Ingest", "Feature flags", "API keys", "Spool & audit"])
     with tabs[0]:
-        index_tab(svc, identity)
+        articles_tab(svc, identity)
     with tabs[1]:
-        ingest_tab(svc, identity)
+        playground_tab(svc, identity)
     with tabs[2]:
-        flags_tab(svc, identity)
+        index_tab(svc, identity)
     with tabs[3]:
-        keys_tab(svc, identity)
+        ingest_tab(svc, identity)
     with tabs[4]:
+        flags_tab(svc, identity)
+    with tabs[5]:
+        keys_tab(svc, identity)
+    with tabs[6]:
         operations_tab(svc, identity)
 
 
