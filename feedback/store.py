@@ -589,7 +589,9 @@ class FeedbackStore:
             turns.append(ConversationTurn(role="customer", text=row.question, at=row.created_at, interaction_id=iid))
             sources: dict[int, tuple[str, str]] = {}
             for c in row.citations:
-                sources.setdefault(int(c.get("n", 0)), (str(c.get("title") or c.get("doc_id") or ""), str(c.get("url") or "")))
+                sources.setdefault(
+                    int(c.get("n", 0)), (str(c.get("title") or c.get("doc_id") or ""), str(c.get("url") or ""))
+                )
             turns.append(
                 ConversationTurn(
                     role="assistant",

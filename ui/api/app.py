@@ -396,9 +396,7 @@ def create_app(
             with tracer.answer(question, request_id=rid, actor=principal.subject) as trace, activate(trace):
                 result = (served.service if served else service).answer(question)
                 trace.finish(result, cost_of(result))
-        final = answered(
-            result, principal, question.channel, rid, served, trace.trace_id, body.conversation_id or ""
-        )
+        final = answered(result, principal, question.channel, rid, served, trace.trace_id, body.conversation_id or "")
         shadowed(question, principal, request_id_var.get(), served, final.interaction_id)
         return final
 
