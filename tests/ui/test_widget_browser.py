@@ -157,7 +157,7 @@ def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
     expect(dialog.get_by_text("We use this address only to reply to this request")).to_be_visible()
     email.fill("not-an-address")
     dialog.get_by_role("button", name="Send to support").click()
-    expect(dialog.get_by_text("Please enter a valid e-mail address")).to_be_visible()
+    expect(result.get_by_text("Please enter a valid e-mail address")).to_be_visible()
     expect(email).to_have_attribute("aria-invalid", "true")
     assert sent == []
     shoot(page, "email-step.png")
