@@ -106,7 +106,7 @@
     "textarea,input[type=email]{font-size:16px}",
     "input[type=email]{width:100%;margin-top:4px;padding:8px 10px;border:1px solid var(--_line);",
     "border-radius:calc(var(--_r)*.6);background:var(--_bg);color:var(--_fg);font-family:inherit}",
-    "input[aria-invalid=true]{border-color:#b42318}.consent{margin:0;font-size:12.5px;opacity:.8}",
+    "input[aria-invalid=true]{border-color:#b42318}.consent{margin:6px 0 0;font-size:12.5px;opacity:.8}",
     ".hint,.small,.section,footer{font-size:12.5px;opacity:.75}",
     ".row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}",
     "button{font:inherit;cursor:pointer}",
@@ -490,6 +490,7 @@
         btn.setAttribute("aria-expanded", "true");
         btn.hidden = true;
         step.hidden = false;
+        if (step.scrollIntoView) step.scrollIntoView({ block: "nearest" });
         email.focus();
       } });
     var eid = id("email"), cid = id("consent"), errId = id("email-err");
