@@ -144,9 +144,8 @@ def inbox(svc: Services, identity: auth.Identity) -> Ticket | None:
     handoff = st.segmented_control(
         "Widget hand-offs",
         list(queue.QUEUE_STATUSES),
-        format_func=lambda s: f"{s.capitalize()} hand-offs",
+        format_func=str.capitalize,
         key="inbox_queue",
-        label_visibility="collapsed",
         width="stretch",
         help="Customers who asked the widget for a person: filter by queue status (click again to clear).",
     )
@@ -347,7 +346,7 @@ def _conversation_html(turns: tuple[ConversationTurn, ...]) -> str:
     )
     parts = [style]
     for turn in turns:
-        when = f"{turn.at:%H:%M}"
+        when = f"{turn.at:%Y-%m-%d %H:%M} UTC"
         if turn.role == "customer":
             parts.append(
                 f'<div class="dp-turn dp-turn-customer"><div class="dp-who">Customer · {when}</div>'
