@@ -118,7 +118,7 @@ def test_a_customer_handoff_reaches_ava_with_the_conversation(launched: tuple[st
             page.get_by_role("textbox", name="Password").fill(DEMO_PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_text("Pick a ticket from the inbox")).to_be_visible(timeout=SLOW_MS)
-            page.get_by_role("button", name="New", exact=True).click()
+            page.get_by_text("New", exact=True).first.click()
             item = page.get_by_text(QUESTION[:30], exact=False).first
             expect(item).to_be_visible(timeout=STEP_MS)
             item.click()
