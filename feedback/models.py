@@ -63,6 +63,7 @@ class InteractionRow(Base):
     __table_args__ = (
         Index("ix_interactions_tenant_created", "tenant", "created_at"),
         Index("ix_interactions_created", "created_at"),
+        Index("ix_interactions_tenant_conversation", "tenant", "conversation_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -95,6 +96,7 @@ class InteractionRow(Base):
     route: Mapped[str] = mapped_column(String(128), default="")
     fallback_reason: Mapped[str] = mapped_column(Text, default="")
     shadow_of: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column()
     anonymized_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
@@ -153,6 +155,11 @@ class EscalationRow(Base):
     queue: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(256), default="")
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    contact: Mapped[str] = mapped_column(Text, default="")
+    """The customer's e-mail, the one personal detail stored on purpose (sealed when a key is configured)."""
+    conversation_id: Mapped[str] = mapped_column(String(64), default="")
+    assignee: Mapped[str] = mapped_column(String(256), default="")
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, field_validator
@@ -23,11 +23,20 @@ REASON_CODES: tuple[str, ...] = (
 )
 """The fixed reasons a vote may give; anything else is rejected."""
 
-ESCALATION_STATUSES: tuple[str, ...] = ("open", "in_progress", "resolved", "dismissed")
+ESCALATION_STATUSES: tuple[str, ...] = ("new", "assigned", "resolved", "dismissed")
+"""new: waiting for a person; assigned: a person has it; resolved: answered; dismissed: closed without a reply
+(spam, a duplicate). Migration 0003 renamed the earlier ``open`` and ``in_progress``."""
+OPEN_ESCALATION_STATUSES: tuple[str, ...] = ("new", "assigned")
+LEGACY_ESCALATION_STATUSES: dict[str, str] = {"open": "new", "in_progress": "assigned"}
+"""Status names before migration 0003, still accepted (a spooled record, an older client) and mapped."""
 CHANNELS: tuple[str, ...] = ("agent", "widget", "api")
+CONVERSATION_ID = r"^[A-Za-z0-9_-]{8,64}$"
+"""A conversation id: what the widget keeps per browser tab and sends with each question."""
+CONTACT_MAX = 254
+"""The longest e-mail address (RFC 5321 path limit)."""
 
 Thumbs = Literal["up", "down"]
-EscalationStatus = Literal["open", "in_progress", "resolved", "dismissed"]
+EscalationStatus = Literal["new", "assigned", "resolved", "dismissed"]
 Kind = Literal["interaction", "feedback", "edit", "escalation"]
 
 T = TypeVar("T")
@@ -80,6 +89,9 @@ class InteractionIn(_Write):
     route: str = Field(default="", max_length=128, description="Routing decision (complexity, budget downgrade).")
     fallback_reason: str = Field(default="", description="Why generation fell back to extractive; empty if it did not.")
     shadow_of: UUID | None = Field(default=None, description="The live interaction this shadow answer accompanied.")
+    conversation_id: str = Field(
+        default="", max_length=64, description="The conversation (a widget tab's session) this answer belongs to."
+    )
 
     @field_validator("confidence", "cost_usd")
     @classmethod
@@ -103,6 +115,7 @@ class InteractionIn(_Write):
         shadow_of: UUID | None = None,
         id: UUID | None = None,
         created_at: datetime | None = None,
+        conversation_id: str = "",
     ) -> InteractionIn:
         """The record of ``answer`` as served to ``actor`` of ``tenant`` on ``channel``."""
         return cls(
@@ -136,6 +149,7 @@ class InteractionIn(_Write):
             route=route or answer.route,
             fallback_reason=answer.fallback_reason,
             shadow_of=shadow_of,
+            conversation_id=conversation_id,
         )
 
 
@@ -186,13 +200,35 @@ class EditRecord(EditIn):
 
 
 class EscalationIn(_Write):
-    """A hand-off to a human queue, from an abstained answer or an agent's decision."""
+    """A hand-off to a human queue, from an abstained answer, a customer's request or an agent's decision.
+
+    ``contact`` is the one personal detail stored on purpose (the address the customer asked to be answered
+    at): its own field, never redacted, shown only to the tenant's agents and admins, never logged, traced or
+    audited, and removed by retention. The door may store it sealed (``ui.console.contacts``)."""
 
     interaction_id: UUID | None = None
     reason: str = Field(min_length=1, max_length=1000)
     queue: str = Field(default="default", min_length=1, max_length=128)
-    status: EscalationStatus = "open"
+    status: EscalationStatus = "new"
     actor: str = Field(default="", max_length=256)
+    channel: str = Field(default="", max_length=16, description="Where it came from: widget, api or agent.")
+    contact: str = Field(default="", max_length=512, description="The customer's e-mail (or its sealed form).")
+    conversation_id: str = Field(default="", max_length=64, description="The conversation it hands over.")
+    assignee: str = Field(default="", max_length=256, description="Who has it (a console user or API subject).")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _legacy_status(cls, value: object) -> object:
+        return LEGACY_ESCALATION_STATUSES.get(value, value) if isinstance(value, str) else value
+
+    @field_validator("contact")
+    @classmethod
+    def _strip_contact(cls, value: str) -> str:
+        return value.strip()
+
+    def __repr_args__(self) -> Any:  # the contact never shows in a repr, a log line or a traceback
+        for name, value in super().__repr_args__():
+            yield name, ("***" if name == "contact" and value else value)
 
 
 class EscalationRecord(EscalationIn):
@@ -200,6 +236,18 @@ class EscalationRecord(EscalationIn):
 
     reason: str = Field(max_length=1000)
     updated_at: AwareDatetime
+
+
+class ConversationTurn(_Record):
+    """One turn of a conversation as the customer saw it, built by the server from recorded interactions:
+    the customer's (redacted) question, or the assistant's answer with the sources it showed."""
+
+    role: Literal["customer", "assistant"]
+    text: str
+    at: AwareDatetime
+    interaction_id: UUID
+    abstained: bool = False
+    sources: tuple[tuple[str, str], ...] = Field(default=(), description="(title, url) of each cited source.")
 
 
 class ApiKeyRecord(_Record):

@@ -1,7 +1,7 @@
 """Per-tenant retention: `deskpilot retention apply` deletes or anonymizes what is older than the tenant's limit.
 
 Anonymizing blanks every text a person wrote or that may quote one (question, answer, comments, drafts,
-sent replies, escalation reasons) and every actor, and keeps the numbers the dashboards need (confidence,
+sent replies, escalation reasons), the customer's contact an escalation carries, and every actor and assignee, and keeps the numbers the dashboards need (confidence,
 votes, reason codes, edit ratios, latency, tokens, cost, versions, source ids). The audit log is never
 touched; each tenant's run is itself recorded there, in the same transaction as the change. On SQLite the
 file is then compacted (WAL checkpoint, VACUUM), so the old text does not linger in free pages or the WAL.
@@ -51,7 +51,7 @@ _SPOOL_TEXTS: dict[str, dict[str, str]] = {
     "interaction": {"question": "", "answer": "", "actor": "", "trace_id": ""},
     "feedback": {"comment": "", "reviewer": ""},
     "edit": {"draft": "", "sent": "", "editor": ""},
-    "escalation": {"reason": "(anonymized)", "actor": ""},
+    "escalation": {"reason": "(anonymized)", "actor": "", "contact": "", "assignee": ""},
 }
 
 
@@ -146,8 +146,16 @@ def _apply_tenant(session: Session, tenant: str, days: int, cutoff: datetime, mo
         escalations = _run(
             session,
             update(EscalationRow)
-            .where(escalations_scope, or_(EscalationRow.reason != "", EscalationRow.actor != ""))
-            .values(reason="", actor=""),
+            .where(
+                escalations_scope,
+                or_(
+                    EscalationRow.reason != "",
+                    EscalationRow.actor != "",
+                    EscalationRow.contact != "",
+                    EscalationRow.assignee != "",
+                ),
+            )
+            .values(reason="", actor="", contact="", assignee=""),
         )
         interactions = _run(
             session,

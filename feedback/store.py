@@ -33,8 +33,10 @@ from feedback.models import (
 )
 from feedback.records import (
     ESCALATION_STATUSES,
+    LEGACY_ESCALATION_STATUSES,
     ApiKeyRecord,
     AuditEventRecord,
+    ConversationTurn,
     DashboardCounts,
     EditIn,
     EditRecord,
@@ -145,6 +147,7 @@ def _interaction(row: InteractionRow) -> InteractionRecord:
         route=row.route,
         fallback_reason=row.fallback_reason,
         shadow_of=UUID(row.shadow_of) if row.shadow_of else None,
+        conversation_id=row.conversation_id,
         anonymized_at=row.anonymized_at,
     )
 
@@ -186,6 +189,10 @@ def _escalation(row: EscalationRow) -> EscalationRecord:
         queue=row.queue,
         status=row.status,  # type: ignore[arg-type]
         actor=row.actor,
+        channel=row.channel,
+        contact=row.contact,
+        conversation_id=row.conversation_id,
+        assignee=row.assignee,
         updated_at=row.updated_at,
     )
 
@@ -364,6 +371,7 @@ class FeedbackStore:
                     route=item.route,
                     fallback_reason=item.fallback_reason,
                     shadow_of=str(item.shadow_of) if item.shadow_of else None,
+                    conversation_id=item.conversation_id,
                     created_at=item.created_at,
                 )
             )
@@ -467,10 +475,15 @@ class FeedbackStore:
                     queue=item.queue,
                     status=item.status,
                     actor=item.actor,
+                    channel=item.channel,
+                    contact=item.contact,
+                    conversation_id=item.conversation_id,
+                    assignee=item.assignee,
                     created_at=item.created_at,
                     updated_at=item.created_at,
                 )
             )
+            # Never the contact: the audit log is kept forever, retention must be able to remove it.
             audit.append(
                 session,
                 actor=item.actor or "system",
@@ -481,6 +494,8 @@ class FeedbackStore:
                     "interaction_id": str(item.interaction_id) if item.interaction_id else None,
                     "queue": item.queue,
                     "status": item.status,
+                    "channel": item.channel,
+                    "has_contact": bool(item.contact),
                 },
             )
 
@@ -490,10 +505,28 @@ class FeedbackStore:
         self, escalation_id: UUID | str, *, tenant: str, status: str, actor: str
     ) -> EscalationRecord:
         """Move an escalation to ``status`` (one of ``ESCALATION_STATUSES``); the change is audited."""
-        if status not in ESCALATION_STATUSES:
-            raise ValueError(f"unknown escalation status {status!r}; allowed: {', '.join(ESCALATION_STATUSES)}")
+        return self.update_escalation(escalation_id, tenant=tenant, status=status, actor=actor)
+
+    def update_escalation(
+        self,
+        escalation_id: UUID | str,
+        *,
+        tenant: str,
+        actor: str,
+        status: str | None = None,
+        assignee: str | None = None,
+    ) -> EscalationRecord:
+        """Set an escalation's status and/or assignee (None = leave as is; ``assignee=""`` unassigns); a change
+        is audited in the same transaction. Giving a new escalation an assignee makes it ``assigned``; moving
+        one back to ``new`` unassigns it. Another tenant's id is :class:`UnknownEscalation`."""
+        if status is not None:
+            status = LEGACY_ESCALATION_STATUSES.get(status, status)
+            if status not in ESCALATION_STATUSES:
+                raise ValueError(f"unknown escalation status {status!r}; allowed: {', '.join(ESCALATION_STATUSES)}")
+        if assignee is not None and len(assignee) > 256:
+            raise ValueError("assignee: at most 256 characters")
         if not actor:
-            raise ValueError("actor is required to change an escalation's status")
+            raise ValueError("actor is required to change an escalation")
         key = _uuid(escalation_id)
         with Session(self.engine) as session, session.begin():
             row = (
@@ -507,18 +540,69 @@ class FeedbackStore:
             )
             if row is None:
                 raise UnknownEscalation(escalation_id, tenant)
-            if row.status != status:
-                previous, row.status, row.updated_at = row.status, status, utcnow()
+            new_status = status if status is not None else row.status
+            new_assignee = assignee.strip() if assignee is not None else row.assignee
+            if status is None and assignee is not None and new_assignee and row.status == "new":
+                new_status = "assigned"
+            if status == "new" and assignee is None:
+                new_assignee = ""
+            details: dict[str, Any] = {}
+            if new_status != row.status:
+                details.update({"from": row.status, "to": new_status})
+            if new_assignee != row.assignee:
+                details.update({"assignee_from": row.assignee, "assignee_to": new_assignee})
+            if details:
+                row.status, row.assignee, row.updated_at = new_status, new_assignee, utcnow()
+                action = "escalation.status_changed" if set(details) == {"from", "to"} else "escalation.updated"
                 audit.append(
-                    session,
-                    actor=actor,
-                    action="escalation.status_changed",
-                    tenant=tenant,
-                    target=f"escalation:{row.id}",
-                    details={"from": previous, "to": status},
+                    session, actor=actor, action=action, tenant=tenant, target=f"escalation:{row.id}", details=details
                 )
             session.flush()
             return _escalation(row)
+
+    def conversation(
+        self, tenant: str, *, conversation_id: str = "", interaction_id: UUID | str | None = None, limit: int = 50
+    ) -> list[ConversationTurn]:
+        """The conversation as the customer saw it, from ``tenant``'s recorded interactions only: each
+        question and the answer shown with its sources, oldest first (the last ``limit`` interactions). A
+        conversation id gathers every interaction of that conversation; without one, the single interaction.
+        Shadow answers (never shown) are left out; nothing the client claims becomes a turn."""
+        where: list[ColumnElement[bool]] = [InteractionRow.tenant == tenant, InteractionRow.shadow_of.is_(None)]
+        if conversation_id:
+            where.append(InteractionRow.conversation_id == conversation_id)
+        elif interaction_id is not None and (key := _uuid(interaction_id)) is not None:
+            where.append(InteractionRow.id == key)
+        else:
+            return []
+        with Session(self._reader) as session:
+            rows = list(
+                session.scalars(
+                    select(InteractionRow)
+                    .where(*where)
+                    .order_by(InteractionRow.created_at.desc(), InteractionRow.id.desc())
+                    .limit(limit)
+                )
+            )
+        turns: list[ConversationTurn] = []
+        for row in reversed(rows):
+            iid = UUID(row.id)
+            turns.append(ConversationTurn(role="customer", text=row.question, at=row.created_at, interaction_id=iid))
+            sources: dict[int, tuple[str, str]] = {}
+            for c in row.citations:
+                sources.setdefault(
+                    int(c.get("n", 0)), (str(c.get("title") or c.get("doc_id") or ""), str(c.get("url") or ""))
+                )
+            turns.append(
+                ConversationTurn(
+                    role="assistant",
+                    text=row.answer,
+                    at=row.created_at,
+                    interaction_id=iid,
+                    abstained=row.abstained,
+                    sources=tuple(sources[n] for n in sorted(sources)),
+                )
+            )
+        return turns
 
     # --- reads ------------------------------------------------------------------------------------------
 
@@ -673,22 +757,27 @@ class FeedbackStore:
         self,
         tenant: str | None,
         *,
-        status: str | None = None,
+        status: str | Sequence[str] | None = None,
         queue: str | None = None,
+        channel: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         page: int = 1,
         page_size: int = 50,
     ) -> Page[EscalationRecord]:
-        """Escalations newest first, filtered by status and queue."""
+        """Escalations newest first, filtered by status (one or several; earlier names are mapped), queue
+        and channel."""
         filters = _in_range(EscalationRow.created_at, since, until)
         for column, value in (
             (EscalationRow.tenant, tenant),
-            (EscalationRow.status, status),
             (EscalationRow.queue, queue),
+            (EscalationRow.channel, channel),
         ):
             if value is not None:
                 filters.append(column == value)
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            filters.append(EscalationRow.status.in_([LEGACY_ESCALATION_STATUSES.get(s, s) for s in wanted]))
         with Session(self._reader) as session:
             rows, total = self._page(
                 session,

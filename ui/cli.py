@@ -561,7 +561,26 @@ def retention_apply(
     )
     rest.add_row("rejected spool entries older than their tenant's retention", str(at_rest.spool_rejected_removed), "")
     rest.add_row("log and trace files older than the shortest retention", str(at_rest.log_files), "")
+    rest.add_row(
+        "console tickets of removed widget hand-offs (address, questions)", "", str(_purge_handoffs(data_dir, dry_run))
+    )
     Console().print(rest)
+
+
+def _purge_handoffs(data_dir: Path | None, dry_run: bool) -> int:
+    """Blank the inbox tickets whose widget escalation retention just removed (their contact and questions)."""
+    from feedback.store import FeedbackStore
+    from ui.console.queue import purge_tickets
+    from ui.console.settings import ConsoleSettings
+    from ui.console.tickets import TicketStore
+
+    settings = AppSettings.load(data_dir)
+    console = ConsoleSettings(data_dir=settings.feedback.data_dir)
+    path = console.resolved_console_dir() / "tickets.json"
+    if not path.is_file():
+        return 0
+    with FeedbackStore.open(settings.feedback) as store:
+        return purge_tickets(store, TicketStore(path), dry_run=dry_run)
 
 
 @spool_app.command("replay")

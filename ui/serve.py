@@ -20,7 +20,9 @@ from retrieval.index import stats_of
 from ui.api.app import create_app
 from ui.api.recorder import KeyCache, StoreRecorder
 from ui.api.revocation import revocation_epoch
+from ui.api.settings import ApiSettings
 from ui.canary import for_data_dir
+from ui.console.contacts import ContactSealer
 from ui.settings import AppSettings
 from ui.tracing import NO_TRACER, Tracer, durable_writer, tracer_from
 from ui.wiring import Retrieval
@@ -67,6 +69,13 @@ def seed_budgets(usage: UsageLedger, store: FeedbackStore) -> None:
     usage.seed({tenant: Usage(requests, tokens) for tenant, (requests, tokens) in spent.items()}, day=today)
 
 
+def contact_sealer(settings: ApiSettings) -> ContactSealer | None:
+    """The sealer of escalation contacts: only with a configured key, which the console shares (a key made per
+    process would lock the console, another process, out of the address)."""
+    key = settings.console_contact_key
+    return ContactSealer(key.get_secret_value()) if key else None
+
+
 @contextmanager
 def serving(settings: AppSettings, demo: bool = True, drain_every_s: float = 10.0) -> Iterator[Served]:
     """Open everything the API needs, warm the models, and close it all afterwards."""
@@ -85,7 +94,7 @@ def serving(settings: AppSettings, demo: bool = True, drain_every_s: float = 10.
     canary = for_data_dir(service, settings.feedback.data_dir)
     app = create_app(
         service,
-        StoreRecorder(store, writer),
+        StoreRecorder(store, writer, contact_sealer(settings.api)),
         KeyCache(store, epoch=revocation_epoch(settings.api)),
         settings.api,
         ready=lambda: retrieval.index.count() > 0,

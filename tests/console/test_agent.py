@@ -69,7 +69,7 @@ def test_agent_handles_a_ticket_end_to_end(console: Console) -> None:
     at.button(key="escalate_submit").click().run()
     assert not at.exception, at.exception
     escalations = [e for e in store.list_escalations(TENANT).items if e.interaction_id == interaction.id]
-    assert len(escalations) == 1 and escalations[0].queue == "billing" and escalations[0].status == "open"
+    assert len(escalations) == 1 and escalations[0].queue == "billing" and escalations[0].status == "new"
     assert escalations[0].reason.startswith(ESCALATION_REASONS[2])
     assert console.services.tickets.get(TICKET).status == "escalated"  # type: ignore[union-attr]
     assert at.radio(key="inbox_ticket").value == TICKET, "the handled ticket stays open on screen"

@@ -146,7 +146,7 @@ def test_anonymize_mode_keeps_the_numbers(store: FeedbackStore, settings: Feedba
     [edit] = store.list_edits("acme", interaction_id=world.acme_old).items
     assert (edit.draft, edit.sent, edit.editor, edit.distance) == ("", "", "", 3)
     loose = store.get_escalation(world.acme_loose_escalation, "acme")
-    assert loose is not None and (loose.reason, loose.actor, loose.status) == ("", "", "open")
+    assert loose is not None and (loose.reason, loose.actor, loose.status) == ("", "", "new")
 
     new = store.get_interaction(world.acme_new, "acme")
     assert new is not None and new.anonymized_at is None and new.question.startswith("How long")

@@ -103,9 +103,9 @@ def test_escalation_status_changes_are_audited(store: FeedbackStore) -> None:
         tenant="acme", interaction_id=interaction.id, reason="weak evidence", queue="billing", actor="system"
     )
     assert store.record_escalation(escalation).created
-    moved = store.update_escalation_status(escalation.id, tenant="acme", status="in_progress", actor="agent-17")
-    assert moved.status == "in_progress" and moved.updated_at >= moved.created_at
-    store.update_escalation_status(escalation.id, tenant="acme", status="in_progress", actor="agent-17")
+    moved = store.update_escalation_status(escalation.id, tenant="acme", status="assigned", actor="agent-17")
+    assert moved.status == "assigned" and moved.updated_at >= moved.created_at
+    store.update_escalation_status(escalation.id, tenant="acme", status="assigned", actor="agent-17")
     store.update_escalation_status(str(escalation.id), tenant="acme", status="resolved", actor="agent-17")
     with pytest.raises(ValueError, match="'closed'"):
         store.update_escalation_status(escalation.id, tenant="acme", status="closed", actor="agent-17")
@@ -117,8 +117,8 @@ def test_escalation_status_changes_are_audited(store: FeedbackStore) -> None:
     assert store.list_escalations("acme", status="resolved").total == 1
     events = store.list_audit_events("acme", action="escalation.status_changed").items
     assert [json.loads(e.details) for e in reversed(events)] == [
-        {"from": "open", "to": "in_progress"},
-        {"from": "in_progress", "to": "resolved"},
+        {"from": "new", "to": "assigned"},
+        {"from": "assigned", "to": "resolved"},
     ], "a no-op status change writes no event"
     assert all(e.actor == "agent-17" and e.target == f"escalation:{escalation.id}" for e in events)
     assert store.list_audit_events("acme", action="escalation.created").total == 1

@@ -33,7 +33,16 @@ def ledgerly_interaction(live_api: LiveApi) -> str:
     return str(response.json()["interaction_id"])
 
 
-def _call(api: LiveApi, action: Action, key: str, interaction_id: str) -> httpx.Response:
+@pytest.fixture(scope="module")
+def ledgerly_escalation(live_api: LiveApi, ledgerly_interaction: str) -> str:
+    """An escalation of tenant ledgerly (made by its widget)."""
+    body = {"interaction_id": ledgerly_interaction, "reason": "customer asked", "contact": "c@example.org"}
+    response = _post(live_api, "/v1/escalations", live_api.keys["widget"], body)
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+def _call(api: LiveApi, action: Action, key: str, interaction_id: str, escalation_id: str = "") -> httpx.Response:
     if action is Action.answer:
         return _post(api, "/v1/answer", key, {"question": QUESTION})
     if action is Action.feedback:
@@ -42,26 +51,38 @@ def _call(api: LiveApi, action: Action, key: str, interaction_id: str) -> httpx.
         return _post(api, "/v1/edits", key, {"interaction_id": interaction_id, "draft": "a", "sent": "b"})
     if action is Action.escalate:
         return _post(api, "/v1/escalations", key, {"interaction_id": interaction_id, "reason": "needs a person"})
+    if action is Action.read_escalations:
+        return httpx.get(f"{api.base_url}/v1/escalations", headers={"X-API-Key": key}, timeout=30)
+    if action is Action.update_escalations:
+        return httpx.patch(
+            f"{api.base_url}/v1/escalations/{escalation_id}",
+            json={"assignee": "someone"},
+            headers={"X-API-Key": key},
+            timeout=30,
+        )
     return httpx.get(f"{api.base_url}/v1/interactions", headers={"X-API-Key": key}, timeout=30)
 
 
 @pytest.mark.parametrize("action", list(Action))
 @pytest.mark.parametrize("role", ROLES)
 def test_role_matrix_and_tenant_isolation(
-    live_api: LiveApi, ledgerly_interaction: str, role: str, action: Action
+    live_api: LiveApi, ledgerly_interaction: str, ledgerly_escalation: str, role: str, action: Action
 ) -> None:
     """Every endpoint x every role x own/other tenant: allowed roles succeed on their own tenant's data and
     get 404 for another tenant's interaction; other roles get 403; a listing never shows another tenant."""
     allowed = Role(role) in MATRIX[action]
-    own = _call(live_api, action, live_api.keys[role], ledgerly_interaction)
-    other = _call(live_api, action, live_api.other[role], ledgerly_interaction)
+    own = _call(live_api, action, live_api.keys[role], ledgerly_interaction, ledgerly_escalation)
+    other = _call(live_api, action, live_api.other[role], ledgerly_interaction, ledgerly_escalation)
     assert own.headers.get("x-request-id")
     if not allowed:
         assert own.status_code == 403 and other.status_code == 403, (own.text, other.text)
         return
     assert own.status_code in (200, 202), own.text
-    if action in (Action.feedback, Action.edit, Action.escalate):
+    if action in (Action.feedback, Action.edit, Action.escalate, Action.update_escalations):
         assert other.status_code == 404, other.text  # parcelpoint cannot touch ledgerly's interaction
+    elif action is Action.read_escalations:
+        assert ledgerly_escalation not in {item["id"] for item in other.json()["items"]}
+        assert ledgerly_escalation in {item["id"] for item in own.json()["items"]}
     elif action is Action.read_interactions:
         ids = {item["id"] for item in other.json()["items"]}
         assert ledgerly_interaction not in ids

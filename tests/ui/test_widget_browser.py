@@ -24,6 +24,7 @@ from tests.browser import chromium, needs_chromium, watched_page
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "widget"
 QUESTION = "How long does the password reset link stay valid?"
+CONTACT = "derek.customer@example.org"
 TENANT = "ledgerly"
 ANSWER_TIMEOUT_MS = 30_000
 BARE_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
@@ -107,6 +108,7 @@ def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
     open_from_keyboard(page)
     box = page.get_by_role("textbox", name="Your question")
     expect(box).to_be_focused()
+    assert box.evaluate("e => getComputedStyle(e).fontSize") == "16px", "below 16px iOS zooms into the field"
     page.keyboard.type(QUESTION)
     with page.expect_response(lambda r: r.url.endswith("/v1/answer"), timeout=ANSWER_TIMEOUT_MS) as answered:
         page.keyboard.press("Enter")
@@ -144,21 +146,46 @@ def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
     result = dialog.get_by_role("region", name="Answer")
     expect(result.get_by_text("Thanks for your feedback!", exact=True)).to_be_visible()
 
+    # The e-mail is asked for only now, with what it is used for; nothing is sent until it is valid.
+    expect(dialog.get_by_role("textbox", name="Your e-mail address")).to_have_count(0)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/v1/escalations") else None)
+    dialog.get_by_role("button", name="Contact support").click()
+    email = dialog.get_by_role("textbox", name="Your e-mail address")
+    expect(email).to_be_focused()
+    assert email.evaluate("e => getComputedStyle(e).fontSize") == "16px"
+    expect(dialog.get_by_text("We use this address only to reply to this request")).to_be_visible()
+    email.fill("not-an-address")
+    dialog.get_by_role("button", name="Send to support").click()
+    expect(result.get_by_text("Please enter a valid e-mail address")).to_be_visible()
+    expect(email).to_have_attribute("aria-invalid", "true")
+    assert sent == []
+    shoot(page, "email-step.png")
+    email.fill(CONTACT)
     with page.expect_request(lambda r: r.url.endswith("/v1/escalations")) as escalated:
-        dialog.get_by_role("button", name="Contact support").click()
+        dialog.get_by_role("button", name="Send to support").click()
     handoff: dict[str, Any] = escalated.value.post_data_json or {}
+    asked: dict[str, Any] = answered.value.request.post_data_json or {}
     assert handoff["interaction_id"] == reply["interaction_id"]
-    assert handoff["queue"] == "support"
-    assert handoff["conversation"] == [
-        {"role": "customer", "text": QUESTION},
-        {"role": "assistant", "text": reply["answer"]},
-    ]
+    assert handoff["queue"] == "support" and handoff["contact"] == CONTACT
+    assert handoff["conversation_id"] == asked["conversation_id"] and len(asked["conversation_id"]) == 32
+    assert "conversation" not in handoff, "the server builds the conversation; the page sends no transcript"
     expect(result.get_by_text("Our support team has your conversation")).to_be_visible()
+    expect(result.get_by_text(CONTACT, exact=False)).to_be_visible()
     expect(dialog.get_by_role("status")).to_contain_text("Our support team has your conversation")
     shoot(page, "escalated.png")
 
     for kind in before:
         assert wait_for_count(live_api, kind, before[kind] + 1) == before[kind] + 1, kind
+    stored = live_api.served.store.get_escalation(handoff_id(page), TENANT)
+    assert stored is not None and stored.contact == CONTACT and stored.channel == "widget"
+    assert stored.conversation_id == asked["conversation_id"] and stored.status == "new"
+
+
+def handoff_id(page: Page) -> str:
+    """The escalation id the widget shows as the reference."""
+    text = page.locator("#deskpilot-widget .ref").inner_text()
+    return text.split()[-1]
 
 
 def test_keyboard_and_aria(live_api: LiveApi, page: Page) -> None:

@@ -35,6 +35,9 @@ from ui.api.schemas import (
     AnswerResponse,
     BlockOut,
     EditRequest,
+    EscalationOut,
+    EscalationPage,
+    EscalationPatch,
     EscalationRequest,
     FeedbackRequest,
     InteractionPage,
@@ -67,15 +70,24 @@ class Recorder(Protocol):
         *,
         trace_id: str = "",
         cost_usd: float = 0.0,
+        conversation_id: str = "",
     ) -> tuple[str, str]:
         """Record an answer (``variant``: its rollout arm; ``shadow_of``: the live interaction a shadow
-        answer accompanied; ``trace_id``: its trace, the request id when untraced); returns (interaction id,
-        "stored" | "spooled")."""
+        answer accompanied; ``trace_id``: its trace, the request id when untraced; ``conversation_id``: the
+        conversation it belongs to); returns (interaction id, "stored" | "spooled")."""
         ...
 
     def feedback(self, body: FeedbackRequest, principal: Principal) -> tuple[str, str]: ...
     def edit(self, body: EditRequest, principal: Principal) -> tuple[str, str]: ...
     def escalation(self, body: EscalationRequest, principal: Principal) -> tuple[str, str]: ...
+    def escalations(self, tenant: str, page: int, page_size: int, status: str | None) -> EscalationPage:
+        """One page of the tenant's escalations, newest first, each with its server-built conversation."""
+        ...
+
+    def update_escalation(self, tenant: str, escalation_id: str, body: EscalationPatch, actor: str) -> EscalationOut:
+        """Set status and/or assignee (audited); raises NotFound for another tenant's or an unknown id."""
+        ...
+
     def interactions(
         self,
         tenant: str,
@@ -333,6 +345,7 @@ def create_app(
         rid: str,
         served: "Arm | None" = None,
         trace_id: str = "",
+        conversation_id: str = "",
     ) -> AnswerResponse:
         for stage, ms in answer.timings_ms.items():
             metrics.stage.labels(stage).observe(ms / 1000)
@@ -352,6 +365,7 @@ def create_app(
             served.variant if served else "",
             trace_id=trace_id or rid,
             cost_usd=cost or 0.0,
+            conversation_id=conversation_id,
         )
         payload = answer.as_json()
         return AnswerResponse(
@@ -382,7 +396,7 @@ def create_app(
             with tracer.answer(question, request_id=rid, actor=principal.subject) as trace, activate(trace):
                 result = (served.service if served else service).answer(question)
                 trace.finish(result, cost_of(result))
-        final = answered(result, principal, question.channel, rid, served, trace.trace_id)
+        final = answered(result, principal, question.channel, rid, served, trace.trace_id, body.conversation_id or "")
         shadowed(question, principal, request_id_var.get(), served, final.interaction_id)
         return final
 
@@ -403,7 +417,15 @@ def create_app(
                         yield {"event": "sentence", "data": json.dumps({"text": event.sentence})}
                     else:
                         trace.finish(event.answer, cost_of(event.answer))
-                        final = answered(event.answer, principal, question.channel, rid, served, trace.trace_id)
+                        final = answered(
+                            event.answer,
+                            principal,
+                            question.channel,
+                            rid,
+                            served,
+                            trace.trace_id,
+                            body.conversation_id or "",
+                        )
                         shadowed(question, principal, rid, served, final.interaction_id)
                         yield {"event": "answer", "data": final.model_dump_json()}
 
@@ -448,7 +470,9 @@ def create_app(
     def escalations(
         body: EscalationRequest, principal: Annotated[Principal, Depends(caller(Action.escalate))]
     ) -> Accepted:
-        """Hand the conversation to a person, in one of the tenant's queues (DESKPILOT_ESCALATION_QUEUES)."""
+        """Hand the conversation to a person, in one of the tenant's queues (DESKPILOT_ESCALATION_QUEUES). The
+        conversation is built from the tenant's recorded interactions of ``conversation_id`` (or the one
+        ``interaction_id``); a ``conversation`` in the body is ignored."""
         queues = settings.queues_of(principal.tenant)
         if body.queue not in queues:  # the queue is a metric label: only known values may make a series
             raise _UnknownQueue(principal.tenant, queues)
@@ -468,6 +492,27 @@ def create_app(
         """The caller's tenant's interactions, newest first; ``since`` and ``until`` without a timezone are UTC."""
         size = min(page_size, settings.page_size_max)
         return recorder.interactions(principal.tenant, page, size, channel, _utc(since), _utc(until))
+
+    @app.get("/v1/escalations", response_model=EscalationPage, responses={401: {}, 403: {}})
+    def list_escalations(
+        principal: Annotated[Principal, Depends(caller(Action.read_escalations))],
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        page_size: Annotated[int, Query(ge=1)] = 50,
+        status: Annotated[str | None, Query(pattern="^(new|assigned|resolved|dismissed|open)$")] = None,
+    ) -> EscalationPage:
+        """The caller's tenant's escalations, newest first (``status=open``: new and assigned), each with the
+        conversation as the customer saw it and the customer's contact."""
+        size = min(page_size, settings.page_size_max)
+        return recorder.escalations(principal.tenant, page, size, status)
+
+    @app.patch("/v1/escalations/{escalation_id}", response_model=EscalationOut, responses={404: {}, 422: {}})
+    def patch_escalation(
+        escalation_id: str,
+        body: EscalationPatch,
+        principal: Annotated[Principal, Depends(caller(Action.update_escalations))],
+    ) -> EscalationOut:
+        """Set an escalation's status and/or assignee (audited); 404 for another tenant's id."""
+        return recorder.update_escalation(principal.tenant, escalation_id, body, principal.subject)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -13,14 +13,33 @@ from uuid import UUID
 from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.records import Answer
-from feedback.records import EditIn, EscalationIn, FeedbackIn, InteractionIn
+from feedback.records import (
+    OPEN_ESCALATION_STATUSES,
+    EditIn,
+    EscalationIn,
+    EscalationRecord,
+    FeedbackIn,
+    InteractionIn,
+)
 from feedback.spool import DurableWriter, SpoolUnavailable
-from feedback.store import FeedbackStore, UnknownInteraction
+from feedback.store import FeedbackStore, UnknownEscalation, UnknownInteraction
 from ui.api.app import NotFound, SpoolFailed
 from ui.api.auth import Principal
 from ui.api.revocation import LocalEpoch, RevocationEpoch, announce_revocations
 from ui.api.roles import Role
-from ui.api.schemas import EditRequest, EscalationRequest, FeedbackRequest, InteractionOut, InteractionPage
+from ui.api.schemas import (
+    EditRequest,
+    EscalationOut,
+    EscalationPage,
+    EscalationPatch,
+    EscalationRequest,
+    FeedbackRequest,
+    InteractionOut,
+    InteractionPage,
+    SourceOut,
+    TurnOut,
+)
+from ui.console.contacts import SEALED_PREFIX, ContactSealer
 
 log = logging.getLogger("deskpilot.api")
 
@@ -28,8 +47,9 @@ log = logging.getLogger("deskpilot.api")
 class StoreRecorder:
     """Writes go to the database or, when it is down, to the local spool; reads never cross tenants."""
 
-    def __init__(self, store: FeedbackStore, writer: DurableWriter) -> None:
-        self.store, self.writer = store, writer
+    def __init__(self, store: FeedbackStore, writer: DurableWriter, sealer: ContactSealer | None = None) -> None:
+        """``sealer``: seals the customer's contact before it is stored or spooled (None: kept as given)."""
+        self.store, self.writer, self.sealer = store, writer, sealer
 
     def interaction(
         self,
@@ -42,6 +62,7 @@ class StoreRecorder:
         *,
         trace_id: str = "",
         cost_usd: float = 0.0,
+        conversation_id: str = "",
     ) -> tuple[str, str]:
         """Record an answer; a customer still gets the answer when even the spool fails (logged)."""
         record = InteractionIn.from_answer(
@@ -53,6 +74,7 @@ class StoreRecorder:
             cost_usd=cost_usd,
             variant=variant,
             shadow_of=UUID(shadow_of) if shadow_of else None,
+            conversation_id="" if shadow_of else conversation_id,
         )
         try:
             return str(record.id), self.writer.write(record).status
@@ -95,18 +117,78 @@ class StoreRecorder:
         )
 
     def escalation(self, body: EscalationRequest, principal: Principal) -> tuple[str, str]:
-        """A hand-off; the conversation goes into the reason so the person picking it up has it."""
-        transcript = "\n".join(f"{turn.role}: {turn.text}" for turn in body.conversation)
-        reason = body.reason if not transcript else f"{body.reason}\n\n{transcript}"
+        """A hand-off. The conversation is never taken from the client: it is built on read from the tenant's
+        recorded interactions of ``conversation_id``, so a client cannot put words in the assistant's or an
+        agent's mouth (``body.conversation`` is ignored). The contact goes in its own field, sealed when a
+        key is configured, and never into a log line."""
+        contact = body.contact
+        if contact and self.sealer is not None:
+            contact = self.sealer.seal(contact)
         return self._write(
             EscalationIn(
                 tenant=principal.tenant,
                 interaction_id=body.interaction_id,
-                reason=reason[:1000],
+                reason=body.reason[:1000],
                 queue=body.queue,
                 actor=principal.subject,
+                channel="widget" if principal.role == Role.widget else "api",
+                contact=contact,
+                conversation_id=body.conversation_id or "",
             )
         )
+
+    def _escalation_out(self, record: EscalationRecord) -> EscalationOut:
+        turns = self.store.conversation(
+            record.tenant, conversation_id=record.conversation_id, interaction_id=record.interaction_id
+        )
+        contact = self.sealer.open(record.contact) if self.sealer is not None else record.contact
+        if contact.startswith(SEALED_PREFIX):  # sealed under a key this process does not have
+            contact = ""
+        return EscalationOut(
+            id=str(record.id),
+            status=record.status,
+            assignee=record.assignee,
+            reason=record.reason,
+            queue=record.queue,
+            channel=record.channel,
+            contact=contact,
+            created_at=record.created_at.isoformat(),
+            updated_at=record.updated_at.isoformat(),
+            interaction_id=str(record.interaction_id) if record.interaction_id else None,
+            conversation_id=record.conversation_id,
+            conversation=[
+                TurnOut(
+                    role=t.role,
+                    text=t.text,
+                    at=t.at.isoformat(),
+                    interaction_id=str(t.interaction_id),
+                    abstained=t.abstained,
+                    sources=[SourceOut(title=title, url=url) for title, url in t.sources],
+                )
+                for t in turns
+            ],
+        )
+
+    def escalations(self, tenant: str, page: int, page_size: int, status: str | None) -> EscalationPage:
+        """One page of the tenant's escalations, newest first; ``status="open"`` lists new and assigned."""
+        statuses = OPEN_ESCALATION_STATUSES if status == "open" else status
+        found = self.store.list_escalations(tenant, status=statuses, page=page, page_size=page_size)
+        return EscalationPage(
+            items=[self._escalation_out(e) for e in found.items],
+            page=found.page,
+            page_size=found.page_size,
+            total=found.total,
+        )
+
+    def update_escalation(self, tenant: str, escalation_id: str, body: EscalationPatch, actor: str) -> EscalationOut:
+        """Set status and/or assignee, audited; another tenant's (or an unknown) id is a 404."""
+        try:
+            record = self.store.update_escalation(
+                escalation_id, tenant=tenant, actor=actor, status=body.status, assignee=body.assignee
+            )
+        except UnknownEscalation as exc:
+            raise NotFound(f"escalation {escalation_id} of this tenant") from exc
+        return self._escalation_out(record)
 
     def interactions(
         self,

@@ -22,6 +22,8 @@ class Action(StrEnum):
     edit = "edit"
     escalate = "escalate"
     read_interactions = "read_interactions"
+    read_escalations = "read_escalations"
+    update_escalations = "update_escalations"
 
 
 MATRIX: dict[Action, frozenset[Role]] = {
@@ -30,8 +32,11 @@ MATRIX: dict[Action, frozenset[Role]] = {
     Action.edit: frozenset({Role.agent, Role.admin}),
     Action.escalate: frozenset({Role.widget, Role.agent, Role.admin}),
     Action.read_interactions: frozenset({Role.analyst, Role.admin}),
+    Action.read_escalations: frozenset({Role.agent, Role.admin}),
+    Action.update_escalations: frozenset({Role.agent, Role.admin}),
 }
-"""Widget keys are public: they may answer, vote and escalate, nothing else. Staff roles by need."""
+"""Widget keys are public: they may answer, vote and escalate, nothing else. Staff roles by need: the escalation
+queue (which holds customers' contacts) is for agents and admins, not analysts."""
 
 STAFF = frozenset({Role.agent, Role.analyst, Role.admin})
 

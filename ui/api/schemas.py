@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from feedback.records import CONTACT_MAX, CONVERSATION_ID
 
 REASON_CODES = (
     "wrong_answer",
@@ -40,6 +43,12 @@ class AnswerRequest(_Body):
     )
     generator: Literal["extractive", "llm"] | None = None
     updated_after: date | None = Field(default=None, description="Only articles updated after this day.")
+    conversation_id: str | None = Field(
+        default=None,
+        pattern=CONVERSATION_ID,
+        description="A random id the client keeps per conversation (the widget: per tab); an escalation naming it "
+        "hands over every question and answer of the conversation.",
+    )
 
 
 class CitationOut(BaseModel):
@@ -120,10 +129,16 @@ class EditRequest(_Body):
 
 
 class Turn(_Body):
-    """One message of the conversation handed to a person."""
+    """One message of a conversation as an older client sent it (accepted, never stored: the server builds the
+    conversation from what it recorded)."""
 
     role: Literal["customer", "assistant", "agent"]
     text: str = Field(max_length=5000)
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]{1,64}@" + _LABEL + r"(?:\." + _LABEL + r")+$")
+"""What the API takes as a contact address: one local part, a domain with a dot; nothing that could be a header."""
 
 
 class EscalationRequest(_Body):
@@ -132,7 +147,83 @@ class EscalationRequest(_Body):
     interaction_id: UUID | None = None
     reason: str = Field(min_length=1, max_length=500)
     queue: str = Field(default="support", max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    conversation: list[Turn] = Field(default_factory=list, max_length=50)
+    contact: str = Field(
+        default="",
+        max_length=CONTACT_MAX,
+        description="The e-mail address the customer asked to be answered at (stored as given, shown only to the "
+        "tenant's agents and admins, removed by retention).",
+    )
+    conversation_id: str | None = Field(default=None, pattern=CONVERSATION_ID)
+    conversation: list[Turn] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Deprecated and ignored: the conversation is built from the recorded interactions of "
+        "`conversation_id` (or `interaction_id`); a client cannot write assistant or agent turns.",
+    )
+
+    @field_validator("contact")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value and not EMAIL.fullmatch(value):
+            raise ValueError("not an e-mail address")
+        return value
+
+
+class SourceOut(BaseModel):
+    """A source the customer was shown."""
+
+    title: str
+    url: str
+
+
+class TurnOut(BaseModel):
+    """One turn of the conversation as the customer saw it, built by the server."""
+
+    role: Literal["customer", "assistant"]
+    text: str
+    at: str
+    interaction_id: str
+    abstained: bool = False
+    sources: list[SourceOut] = Field(default_factory=list)
+
+
+class EscalationOut(BaseModel):
+    """One escalation in the queue."""
+
+    id: str
+    status: Literal["new", "assigned", "resolved", "dismissed"]
+    assignee: str
+    reason: str
+    queue: str
+    channel: str
+    contact: str
+    created_at: str
+    updated_at: str
+    interaction_id: str | None
+    conversation_id: str
+    conversation: list[TurnOut]
+
+
+class EscalationPage(BaseModel):
+    """A page of escalations."""
+
+    items: list[EscalationOut]
+    page: int
+    page_size: int
+    total: int
+
+
+class EscalationPatch(_Body):
+    """What an agent changes on an escalation: its status, its assignee ("" unassigns), or both."""
+
+    status: Literal["new", "assigned", "resolved", "dismissed"] | None = None
+    assignee: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _something(self) -> EscalationPatch:
+        if self.status is None and self.assignee is None:
+            raise ValueError("give a status, an assignee, or both")
+        return self
 
 
 class Accepted(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,11 @@ class ApiSettings(BaseSettings):
         default_factory=lambda: {"*": ["support", "tier2", "billing", "security", "legal", "claims"]},
         description='Per tenant, the queues an escalation may name; "*" for tenants not listed: '
         '{"ledgerly": ["support", "tier2"], "*": ["support"]}.',
+    )
+    console_contact_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key that seals the contact (e-mail) of an escalation at rest, the same key the console "
+        "opens it with; unset: the contact is stored as given, in its own column.",
     )
     max_question_chars: int = Field(default=2000, ge=10)
     max_body_bytes: int = Field(default=64_000, ge=1024)

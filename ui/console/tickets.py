@@ -52,6 +52,8 @@ class Ticket(BaseModel):
     sent_text: str = ""
     handled_by: str = ""
     updated_at: AwareDatetime | None = None
+    escalation_id: str | None = None
+    """The widget escalation this ticket was made from (its queue status and assignee live in the feedback store)."""
 
     @property
     def addressee(self) -> str:
@@ -189,6 +191,45 @@ class TicketStore:
                 customer_email=customer_email.strip(),
                 subject=subject.strip() or body.strip().splitlines()[0][:80],
                 body=body.strip(),
+            )
+            stored = self._at_rest(ticket).model_dump(mode="json")
+            write_json(self.path, [*raw, stored])
+        return self._readable(stored)
+
+    def from_escalation(
+        self,
+        escalation_id: str,
+        tenant: str,
+        body: str,
+        *,
+        subject: str,
+        customer_email: str,
+        received_at: datetime,
+        locale: str = "en",
+    ) -> Ticket:
+        """The ticket of a widget escalation, added once (channel ``widget``); later calls return it, and give it
+        the customer's address again when the stored one can no longer be opened (sealed by an earlier process)."""
+        with locked(self.path):
+            raw = read_json(self.path, [])
+            for i, item in enumerate(raw):
+                if item.get("escalation_id") == escalation_id:
+                    ticket = self._readable(item)
+                    if customer_email and not ticket.customer_email:
+                        raw[i] = {**item, "customer_email": self._contact(customer_email, "<EMAIL_ADDRESS>")}
+                        write_json(self.path, raw)
+                        return self._readable(raw[i])
+                    return ticket
+            numbers = [int(m.group(1)) for t in raw if (m := re.fullmatch(r"[A-Z]+-(\d+)", str(t.get("ticket_id"))))]
+            ticket = Ticket(
+                ticket_id=f"T-{max(numbers, default=1000) + 1}",
+                tenant=tenant,
+                channel="widget",
+                locale=locale,
+                received_at=received_at,
+                customer_email=customer_email.strip(),
+                subject=subject.strip()[:200],
+                body=body.strip() or subject.strip() or "(no question recorded)",
+                escalation_id=escalation_id,
             )
             stored = self._at_rest(ticket).model_dump(mode="json")
             write_json(self.path, [*raw, stored])

@@ -21,7 +21,10 @@
       comment: "Anything else? (optional)", send: "Send feedback", thanks: "Thanks for your feedback!",
       contact: "Contact support", contactHint: "Talk to a person on our support team.",
       escalating: "Sending your conversation to support...",
-      escalated: "Thanks! Our support team has your conversation and will follow up.", ref: "Reference:",
+      escalated: "Thanks! Our support team has your conversation and will reply to {email}.", ref: "Reference:",
+      email: "Your e-mail address", sendSupport: "Send to support", cancel: "Cancel",
+      consent: "We use this address only to reply to this request. Our support team sees it with this conversation, " +
+        "and it is deleted together with the conversation when our retention period ends.",
       reasons: {
         wrong_answer: "The answer is wrong", missing_info: "Information is missing",
         outdated_source: "The article is out of date", wrong_citation: "A source link doesn't match",
@@ -36,6 +39,7 @@
         invalid: "We couldn't process that. Please rephrase and try again.",
         server: "Something went wrong on our side. Please try again.",
         empty: "Please type a question first.", pick: "Pick at least one reason, or write a comment.",
+        email: "Please enter a valid e-mail address, e.g. name@example.com.",
         off: "The help assistant is switched off right now. Please contact support another way.",
       },
       footer: "Answers come from our help center articles.",
@@ -50,7 +54,10 @@
       comment: "Noch etwas? (optional)", send: "Feedback senden", thanks: "Danke für Ihr Feedback!",
       contact: "Support kontaktieren", contactHint: "Mit einer Person aus unserem Support-Team sprechen.",
       escalating: "Ihr Gespräch wird an den Support gesendet...",
-      escalated: "Danke! Unser Support-Team hat Ihr Gespräch erhalten und meldet sich.", ref: "Referenz:",
+      escalated: "Danke! Unser Support-Team hat Ihr Gespräch erhalten und antwortet an {email}.", ref: "Referenz:",
+      email: "Ihre E-Mail-Adresse", sendSupport: "An den Support senden", cancel: "Abbrechen",
+      consent: "Wir verwenden diese Adresse nur, um auf diese Anfrage zu antworten. Unser Support-Team sieht sie " +
+        "zusammen mit diesem Gespräch; sie wird mit dem Gespräch gelöscht, wenn unsere Aufbewahrungsfrist endet.",
       reasons: {
         wrong_answer: "Die Antwort ist falsch", missing_info: "Es fehlen Informationen",
         outdated_source: "Der Artikel ist veraltet", wrong_citation: "Ein Quellenlink passt nicht",
@@ -65,6 +72,7 @@
         invalid: "Das konnten wir nicht verarbeiten. Bitte formulieren Sie anders.",
         server: "Bei uns ist etwas schiefgelaufen. Bitte erneut versuchen.",
         empty: "Bitte geben Sie zuerst eine Frage ein.", pick: "Wählen Sie einen Grund oder schreiben Sie einen Kommentar.",
+        email: "Bitte geben Sie eine gültige E-Mail-Adresse ein, z. B. name@example.com.",
         off: "Der Hilfe-Assistent ist gerade abgeschaltet. Bitte kontaktieren Sie den Support auf anderem Weg.",
       },
       footer: "Die Antworten stammen aus unseren Hilfe-Artikeln.",
@@ -94,6 +102,11 @@
     "label,legend{font-weight:600;font-size:14px}",
     "textarea{width:100%;margin-top:4px;padding:8px 10px;border:1px solid var(--_line);border-radius:calc(var(--_r)*.6);",
     "background:var(--_bg);color:var(--_fg);font:inherit;resize:vertical}",
+    // 16px or more: iOS Safari zooms the page into any smaller text field on focus.
+    "textarea,input[type=email]{font-size:16px}",
+    "input[type=email]{width:100%;margin-top:4px;padding:8px 10px;border:1px solid var(--_line);",
+    "border-radius:calc(var(--_r)*.6);background:var(--_bg);color:var(--_fg);font-family:inherit}",
+    "input[aria-invalid=true]{border-color:#b42318}.consent{margin:6px 0 0;font-size:12.5px;opacity:.8}",
     ".hint,.small,.section,footer{font-size:12.5px;opacity:.75}",
     ".row{display:flex;gap:8px;align-items:center;flex-wrap:wrap}",
     "button{font:inherit;cursor:pointer}",
@@ -220,7 +233,21 @@
     status.textContent = text || "";
   }
 
-  var conversation = [];
+  // One random id per conversation (this tab, kept across page loads): sent with every question, so an escalation
+  // hands over the questions and answers the server recorded, never a transcript the page could have written.
+  var CONV_KEY = "deskpilot:conversation:" + (data.tenant || "");
+  function newConversationId() {
+    var bytes = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+  var conversationId = "";
+  try { conversationId = sessionStorage.getItem(CONV_KEY) || ""; } catch (e) { conversationId = ""; }
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(conversationId)) {
+    conversationId = newConversationId();
+    try { sessionStorage.setItem(CONV_KEY, conversationId); } catch (e) { /* private mode: this page only */ }
+  }
+  var EMAIL = /^[^@\s<>()[\],;:"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$/;
   var busy = false;
   var current = null;
 
@@ -254,11 +281,9 @@
     askBtn.disabled = true;
     result.setAttribute("aria-busy", "true");
     say(t.searching, "busy");
-    var body = { question: q };
+    var body = { question: q, conversation_id: conversationId };
     if (locale) body.locale = locale;
     post("/v1/answer", body).then(function (ans) {
-      conversation.push({ role: "customer", text: q.slice(0, 5000) });
-      conversation.push({ role: "assistant", text: String(ans.answer || "").slice(0, 5000) });
       question.value = "";
       render(q, ans);
       say(t.answered);
@@ -460,23 +485,64 @@
     p.textContent = msg;
   }
 
+  // "Contact support" first asks where to reply (with what the address is used for), then hands the conversation
+  // over: its id and the last answer's; the server rebuilds the questions, answers and sources it recorded.
   function contactBox(ans) {
-    var btn = h("button", { class: "btn" + (ans.abstained ? " primary" : ""), type: "button", text: t.contact, onclick: function () {
-      btn.disabled = true;
+    var btn = h("button", { class: "btn" + (ans.abstained ? " primary" : ""), type: "button", text: t.contact,
+      "aria-expanded": "false", onclick: function () {
+        btn.setAttribute("aria-expanded", "true");
+        btn.hidden = true;
+        step.hidden = false;
+        if (step.scrollIntoView) step.scrollIntoView({ block: "nearest" });
+        email.focus();
+      } });
+    var eid = id("email"), cid = id("consent"), errId = id("email-err");
+    var email = h("input", { type: "email", id: eid, name: "email", autocomplete: "email", inputmode: "email",
+      maxlength: 254, required: true, spellcheck: "false", "aria-describedby": cid });
+    var err = h("p", { id: errId, class: "small ierr", style: "margin:0;color:#8a1c1c", hidden: true });
+    var send = h("button", { class: "btn primary", type: "submit", text: t.sendSupport });
+    var cancel = h("button", { class: "btn", type: "button", text: t.cancel, onclick: function () {
+      step.hidden = true; btn.hidden = false; btn.setAttribute("aria-expanded", "false"); btn.focus();
+    } });
+    var step = h("form", { class: "contact-step", novalidate: true, hidden: true, onsubmit: function (e) {
+      e.preventDefault();
+      var address = email.value.trim();
+      if (address.length > 254 || !EMAIL.test(address)) {
+        email.setAttribute("aria-invalid", "true");
+        email.setAttribute("aria-describedby", cid + " " + errId);
+        err.textContent = t.err.email;
+        err.hidden = false;
+        say(t.err.email);
+        email.focus();
+        return;
+      }
+      email.removeAttribute("aria-invalid");
+      email.setAttribute("aria-describedby", cid);
+      err.hidden = true;
+      escalate(address);
+    } }, [
+      h("label", { for: eid, text: t.email }), email,
+      h("p", { id: cid, class: "consent", text: t.consent }), err,
+      h("div", { class: "row", style: "margin-top:8px" }, [send, cancel]),
+    ]);
+    function escalate(address) {
+      send.disabled = cancel.disabled = email.disabled = true;
       say(t.escalating, "busy");
       var reason = ans.abstained ? "widget: no reliable answer" + (ans.escalation_reason ? " (" + ans.escalation_reason + ")" : "")
         : "widget: customer asked for a person";
       post("/v1/escalations", { interaction_id: ans.interaction_id || null, reason: reason.slice(0, 500), queue: "support",
-        conversation: conversation.slice(-50) }).then(function (res) {
+        contact: address, conversation_id: conversationId }).then(function (res) {
+        var thanks = t.escalated.replace("{email}", address);
         var done = h("p", { class: "confirm", style: "margin:0;font-size:14px", tabindex: "-1" },
-          [t.escalated + " ", h("span", { class: "ref", text: t.ref + " " + String(res.id || "").slice(0, 64) })]);
+          [thanks + " ", h("span", { class: "ref", text: t.ref + " " + String(res.id || "").slice(0, 64) })]);
         box.replaceChildren(done);
         box.classList.add("confirm");
         done.focus();
-        say(t.escalated);
-      }, function (err) { btn.disabled = false; fail(box, err.message); });
-    } });
-    var box = h("div", { class: "box" }, [h("span", { class: "small", text: t.contactHint }), h("div", { class: "row" }, [btn])]);
+        say(thanks);
+      }, function (e) { send.disabled = cancel.disabled = email.disabled = false; fail(box, e.message); });
+    }
+    var box = h("div", { class: "box" }, [h("span", { class: "small", text: t.contactHint }),
+      h("div", { class: "row" }, [btn]), step]);
     return box;
   }
 

@@ -9,14 +9,24 @@ import uuid
 from dataclasses import dataclass, replace
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
 from assistant import render
 from assistant.records import Answer, Question
-from feedback.records import REASON_CODES, EditIn, EscalationIn, FeedbackIn, FeedbackRecord, InteractionIn
+from feedback.records import (
+    REASON_CODES,
+    ConversationTurn,
+    EditIn,
+    EscalationIn,
+    EscalationRecord,
+    FeedbackIn,
+    FeedbackRecord,
+    InteractionIn,
+)
 from feedback.spool import SpoolUnavailable
 from retrieval.records import Hit
 from ui.api.roles import Role
-from ui.console import auth, view
+from ui.console import auth, queue, view
 from ui.console.reasons import escalation_default
 from ui.console.resources import Services, services
 from ui.console.tickets import ESCALATION_REASONS, QUEUES, Ticket, age, question_text
@@ -190,20 +200,42 @@ def inbox(svc: Services, identity: auth.Identity) -> Ticket | None:
         label_visibility="collapsed",
         icon=":material/search:",
     )
+    handoff = st.segmented_control(
+        "Widget hand-offs",
+        list(queue.QUEUE_STATUSES),
+        format_func=str.capitalize,
+        key="inbox_queue",
+        width="stretch",
+        help="Customers who asked the widget for a person: filter by queue status (click again to clear).",
+    )
+    # Hand-offs from the widget arrive through the feedback store (the API may run in another process).
+    escalations = queue.sync(svc.store, svc.tickets, tenants)
     everything = svc.tickets.list(tenants)
     selected = st.session_state.get("inbox_ticket")
     words = (query or "").lower().split()
+
+    def queue_status(t: Ticket) -> str | None:
+        record = escalations.get(t.escalation_id or "")
+        return record.status if record is not None else None
+
     # The open ticket stays listed after it was sent or escalated, so the agent can still vote on it.
     visible = [
         t
         for t in everything
-        if (status in (None, "all") or t.status == status or t.ticket_id == selected)
-        and all(w in f"{t.ticket_id} {t.subject} {t.customer_name} {t.body}".lower() for w in words)
+        if (
+            (queue_status(t) == handoff or t.ticket_id == selected)
+            if handoff
+            else (status in (None, "all") or t.status == status or t.ticket_id == selected)
+        )
+        and all(w in f"{t.ticket_id} {t.subject} {t.customer_name} {t.customer_email} {t.body}".lower() for w in words)
     ]
-    if status == "open":  # the queue: longest waiting first
+    if status == "open" or handoff in ("new", "assigned"):  # the queue: longest waiting first
         visible.sort(key=lambda t: (t.received_at, t.ticket_id))
     counts = {s: sum(1 for t in everything if t.status == s) for s in ("open", "sent", "escalated")}
-    st.caption(f"{counts['open']} open · {counts['sent']} sent · {counts['escalated']} escalated")
+    waiting = sum(1 for t in everything if queue_status(t) == "new")
+    st.caption(
+        f"{counts['open']} open · {counts['sent']} sent · {counts['escalated']} escalated · {waiting} new hand-off(s)"
+    )
     if not visible:
         st.info("No tickets match.")
         return None
@@ -218,10 +250,7 @@ def inbox(svc: Services, identity: auth.Identity) -> Ticket | None:
             index=None,
             key="inbox_ticket",
             format_func=lambda i: f"**{i}** · {view.literal(_short(by_id[i].subject))}",  # ids are ours: T-1002
-            captions=[
-                view.literal(f"{t.status} · {t.customer_name or 'unknown sender'} · {t.tenant} · {age(t.received_at)}")
-                for t in visible
-            ],
+            captions=[view.literal(_inbox_caption(t, escalations)) for t in visible],
             label_visibility="collapsed",
         )
     with st.container(horizontal=True):
@@ -238,6 +267,18 @@ def inbox(svc: Services, identity: auth.Identity) -> Ticket | None:
         )
     _paste_box(svc, tenants)
     return by_id.get(str(chosen)) if chosen else None
+
+
+def _inbox_caption(ticket: Ticket, escalations: dict[str, EscalationRecord]) -> str:
+    """A ticket's line under its subject; a widget hand-off shows its queue status and assignee."""
+    record = escalations.get(ticket.escalation_id or "")
+    if record is None:
+        who = ticket.customer_name or "unknown sender"
+        return f"{ticket.status} · {who} · {ticket.tenant} · {age(ticket.received_at)}"
+    return (
+        f"hand-off {record.status} · {record.assignee or 'unassigned'} · "
+        f"{ticket.customer_email or 'no address'} · {ticket.tenant} · {age(record.created_at)}"
+    )
 
 
 def _add_ticket(svc: Services, tenants: list[str]) -> None:
@@ -281,8 +322,13 @@ def _paste_box(svc: Services, tenants: list[str]) -> None:
 
 
 def ticket_header(ticket: Ticket) -> None:
-    """Subject, sender, channel and status."""
+    """Subject, sender, channel and status; for a widget hand-off, its queue status, assignee, reason and age,
+    the customer's address, the "Assign to me" and "Resolve" actions and the conversation as the customer saw it."""
     st.html(f'<div class="dp-subject">{html.escape(ticket.subject or ticket.ticket_id)}</div>')
+    found = _handoff_of(ticket)
+    if found is not None:
+        _handoff_header(ticket, found)
+        return
     sender = ticket.customer_name or "unknown sender"
     if ticket.customer_email:
         sender += f" <{ticket.customer_email}>"
@@ -296,6 +342,97 @@ def ticket_header(ticket: Ticket) -> None:
         )
     with st.container(height=180, border=True):
         st.html(view.prose(ticket.body))
+
+
+def _handoff_of(ticket: Ticket) -> queue.Handoff | None:
+    """The widget escalation behind ``ticket``, read fresh from the feedback store (None for other tickets)."""
+    if not ticket.escalation_id:
+        return None
+    svc = services()
+    try:
+        record = svc.store.get_escalation(ticket.escalation_id, ticket.tenant)
+        return queue.handoff(svc.store, record, svc.tickets.sealer) if record is not None else None
+    except SQLAlchemyError:
+        st.warning("The feedback database is unavailable: the hand-off's queue status cannot be shown.")
+        return None
+
+
+def _handoff_header(ticket: Ticket, found: queue.Handoff) -> None:
+    svc, identity = services(), auth.current()
+    record = found.escalation
+    contact = found.contact or ticket.customer_email
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.badge(
+            f"hand-off {record.status}",
+            icon=":material/support_agent:",
+            color="orange" if record.status == "new" else "blue" if record.status == "assigned" else "green",
+        )
+        st.html(
+            view.meta(
+                f"{ticket.ticket_id} · {contact or 'no address'} · widget · {ticket.tenant} · "
+                f"opened {record.created_at:%Y-%m-%d %H:%M} ({age(record.created_at)} ago) · "
+                f"assignee: {record.assignee or 'nobody'}"
+            )
+        )
+    st.html(view.meta(f"Reason: {record.reason or '(none)'} · escalation {record.id}"))
+    if identity is not None:
+        with st.container(horizontal=True):
+            mine = record.assignee == identity.username and record.status == "assigned"
+            if st.button(
+                "Assign to me",
+                key="handoff_assign",
+                icon=":material/person_add:",
+                disabled=mine or record.status == "resolved",
+            ):
+                queue.assign_to(svc.store, record, identity.username, identity.actor)
+                st.toast(f"{ticket.ticket_id} is assigned to you", icon=":material/person_add:")
+                st.rerun()
+            if st.button(
+                "Mark resolved", key="handoff_resolve", icon=":material/task_alt:", disabled=record.status == "resolved"
+            ):
+                queue.resolve(svc.store, record, identity.actor)
+                st.toast(f"{ticket.ticket_id}'s hand-off is resolved", icon=":material/task_alt:")
+                st.rerun()
+    with st.container(height=260, border=True, key="handoff_conversation"):
+        st.html(_conversation_html(found.conversation) if found.conversation else view.prose(ticket.body))
+
+
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def _conversation_html(turns: tuple[ConversationTurn, ...]) -> str:
+    """The conversation as the customer saw it: their questions, the answers without ``[n]`` markers, and the
+    sources each answer showed as links (http(s) only); every text escaped."""
+    style = (
+        "<style>.dp-turn{margin:0 0 .7rem 0}.dp-turn .dp-who{font-size:.78rem;font-weight:650;"
+        "color:rgba(49,51,63,.65);text-transform:uppercase;letter-spacing:.03em}"
+        ".dp-turn-customer .dp-prose{background:rgba(28,131,225,.08);border-radius:.5rem;padding:.35rem .55rem}"
+        ".dp-turn ol{margin:.2rem 0 0 0;padding-left:1.4rem;font-size:.85rem}</style>"
+    )
+    parts = [style]
+    for turn in turns:
+        when = f"{turn.at:%Y-%m-%d %H:%M} UTC"
+        if turn.role == "customer":
+            parts.append(
+                f'<div class="dp-turn dp-turn-customer"><div class="dp-who">Customer · {when}</div>'
+                f"{view.prose(turn.text)}</div>"
+            )
+            continue
+        text = _MARKERS.sub("", turn.text).strip()
+        label = "Assistant (no reliable answer: offered the hand-off)" if turn.abstained else "Assistant"
+        sources = "".join(
+            f'<li><a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{html.escape(title)}</a></li>'
+            if url.startswith(("https://", "http://"))
+            else f"<li>{html.escape(title)}</li>"
+            for title, url in turn.sources
+        )
+        parts.append(
+            f'<div class="dp-turn dp-turn-assistant"><div class="dp-who">{label} · {when}</div>'
+            f"{view.prose(text)}"
+            + (f"<div class='dp-meta'>Sources shown</div><ol>{sources}</ol>" if sources else "")
+            + "</div>"
+        )
+    return "".join(parts)
 
 
 def draft_panel(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftState) -> None:
@@ -520,10 +657,28 @@ def _send(svc: Services, identity: auth.Identity, ticket: Ticket, state: DraftSt
     except Exception:
         log.exception("could not audit the reply to %s", ticket.ticket_id)
     svc.tickets.update(ticket.ticket_id, status="sent", sent_text=sent, handled_by=identity.username)
+    _resolve_handoff(svc, identity, ticket)
     _drafts()[ticket.ticket_id] = replace(state, sent=sent, delivery=receipt.detail, delivered=receipt.delivered)
     verb = "sent" if receipt.delivered else "recorded, not delivered"
     st.toast(f"Reply to {ticket.ticket_id} {verb}", icon=":material/send:")
     st.rerun()
+
+
+def _resolve_handoff(svc: Services, identity: auth.Identity, ticket: Ticket) -> None:
+    """A reply to a widget hand-off resolves its escalation (audited by the store), assigned to the sender if
+    nobody had taken it."""
+    if not ticket.escalation_id:
+        return
+    try:
+        record = svc.store.get_escalation(ticket.escalation_id, ticket.tenant)
+        if record is not None and record.status != "resolved":
+            queue.resolve(svc.store, record, identity.actor, assignee=identity.username)
+    except SQLAlchemyError as exc:
+        st.warning(
+            f"The reply went out, but the hand-off could not be marked resolved ({type(exc).__name__}): "
+            "the feedback database is unavailable. Mark it resolved once it is back.",
+            icon=":material/warning:",
+        )
 
 
 def _draft_options(svc: Services, ticket: Ticket) -> None:
