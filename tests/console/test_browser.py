@@ -205,7 +205,32 @@ def test_analyst_dashboard_in_the_browser(console_url: tuple[str, Path], page: P
     sign_in_from_the_keyboard(page, url, "nora")
     expect(page.get_by_text("Thumbs-up rate", exact=True)).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("[data-testid=stMetricValue]").first).to_have_text(str(answers), timeout=STEP_MS)
-    shot(page, "07-dashboard")
+    expect(page.get_by_text("Rates, rolling 7 days")).to_be_visible()
+    page.wait_for_timeout(1500)  # let the charts draw
+    page.screenshot(path=ARTIFACTS / "07-dashboard.png", full_page=True)
     page.get_by_role("tab", name="Content gaps").click()
     expect(page.get_by_text("grouped by meaning")).to_be_visible()
     shot(page, "08-content-gaps", page.get_by_text("grouped by meaning"))
+    for name, text in (("Customer satisfaction", "Did this answer your question?"), ("Agents", "demo:ava")):
+        page.get_by_role("tab", name=name).click()
+        expect(page.get_by_text(text).first).to_be_visible()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=ARTIFACTS / "09-dashboard-agents.png", full_page=True)
+
+    # Opening an interaction from the Interactions tab keeps that tab (it used to jump back to Overview).
+    tab = page.get_by_role("tab", name="Interactions")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    expect(page).to_have_url(re.compile(r"[?&]tab=Interactions"))
+    grid = page.locator(".st-key-interactions_table")
+    expect(grid).to_be_visible()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 18, box["y"] + 52)  # the first row's selection box
+    expect(page.get_by_text(re.compile(r"^Interaction [0-9a-f-]{36}$"))).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]interaction="))
+    expect(page.get_by_role("tab", name="Interactions")).to_have_attribute("aria-selected", "true")
+    shot(page, "10-interaction-kept-tab")
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_text(re.compile(r"^Interaction [0-9a-f-]{36}$"))).to_be_hidden()
+    expect(page.get_by_role("tab", name="Interactions")).to_have_attribute("aria-selected", "true")
