@@ -220,6 +220,9 @@ def test_definitions_are_on_the_page(dashboard: AppTest) -> None:
     assert "confirmed by a thumbs-up" in text
     assert "Did this answer your question?" in text
     assert "not escalated within 30 minutes" in (_metric(dashboard, "Deflection rate").help or "")
+    assert not any("query parameter" in m.value or "Colours by meaning" in m.value for m in dashboard.markdown), (
+        "no code comment reaches the page through Streamlit's magic"
+    )
 
 
 def _specs(at: AppTest) -> list[dict[str, Any]]:

@@ -168,7 +168,7 @@ def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
 
     for kind in before:
         assert wait_for_count(live_api, kind, before[kind] + 1) == before[kind] + 1, kind
-    stored = live_api.store.list_feedback(TENANT, interaction_id=reply["interaction_id"]).items
+    stored = live_api.served.store.list_feedback(TENANT, interaction_id=reply["interaction_id"]).items
     assert [(v.thumbs, v.reason_codes) for v in stored] == [("down", ("missing_info",))], "the reason replaced the No"
 
 

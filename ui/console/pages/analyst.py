@@ -21,19 +21,18 @@ from ui.console.resources import Services, services
 LOW_CONFIDENCE = 0.7
 CHANNELS = ("widget", "agent", "api")
 TABS = ("Overview", "Customer satisfaction", "Agents", "Articles", "Content gaps", "Interactions")
-TAB_KEY = "tab"
-"""The tabs' key and query parameter: the open tab survives reruns, links and an opened interaction."""
+TAB_KEY = "tab"  # the tabs' key and query parameter: the open tab survives reruns, links and an opened interaction
 NO_PREVIOUS = "no data in previous period"
+# Colours by meaning: green for figures where up is good, red where up is bad.
 GOOD, BAD, NEUTRAL, INFO = "#1a7f37", "#cf222e", "#8c959f", "#2457d6"
-"""Colours by meaning: green for figures where up is good, red where up is bad."""
 RATE_COLOURS = {
     "deflection rate": GOOD,
     "resolution rate": "#4ac26b",
     "CSAT": INFO,
     "escalation rate": BAD,
 }
+# Daily charts: one tick per day at most, labelled by date (never "12 PM").
 DAY_AXIS = alt.Axis(format="%b %d", tickCount=alt.TimeIntervalStep(interval="day", step=1), labelOverlap=True)
-"""Daily charts: one tick per day at most, labelled by date (never "12 PM")."""
 
 
 def _count_axis() -> alt.Axis:
@@ -362,9 +361,7 @@ def charts(data: kpis.Dataset, current: kpis.Kpis, trend: list[tuple[date, kpis.
             p95 = base.transform_filter(alt.datum.percentile == "p95").mark_bar(color="#a9c4f5", height=14)
             p50 = base.transform_filter(alt.datum.percentile == "p50").mark_bar(color=INFO, height=7)
             st.altair_chart(
-                (p95 + p50)
-                .encode(x=alt.X("ms:Q", title="ms (dark: p50, light: p95)"))
-                .properties(height=24 * len(order)),
+                (p95 + p50).encode(x=alt.X("ms:Q", title="ms (dark: p50, light: p95)")).properties(height=alt.Step(22)),
                 width="stretch",
             )
 
@@ -495,7 +492,7 @@ def agents(data: kpis.Dataset) -> None:
                 tooltip=["agent:N", "sent:N", "drafts:Q"],
             )
             .transform_calculate(order="indexof(['as drafted', 'light edit', 'rewritten'], datum.sent)")
-            .properties(height=max(80, 36 * len(table))),
+            .properties(height=alt.Step(30)),
             width="stretch",
         )
 
@@ -571,7 +568,8 @@ def content_gaps(svc: Services, data: kpis.Dataset, key: object) -> None:
     st.dataframe(table, hide_index=True, width="stretch", height=300, key="gaps_table")
     for n, topic in enumerate(found[:12]):
         title = view.literal(f"{topic.tenant} · {topic.label}")
-        with st.expander(f"{title} · {topic.escalated} escalated, {topic.size} questions"):
+        plural = "" if topic.size == 1 else "s"
+        with st.expander(f"{title} · {topic.escalated} escalated, {topic.size} question{plural}"):
             for item in topic.interactions[:20]:
                 label = f"{item.created_at:%b %d %H:%M} · {item.channel} · {item.confidence:.2f} · {item.question[:90]}"
                 st.page_link(
