@@ -4,7 +4,9 @@ The baseline (tickets per month, handle time, cost per ticket, agent hourly cost
 the savings model) comes from a YAML file (example: ``data/samples/roi_baseline.yaml``); the measured
 figures come from the feedback store, with the dashboard's definitions (``ui.console.kpis``):
 
-- deflection rate D: widget answers (not abstained) that no escalation followed, over widget answers;
+- deflection rate D: settled widget answers that answered, were not escalated within the deflection window
+  (``DESKPILOT_DEFLECTION_WINDOW_MIN``, default 30 minutes) and were not voted down, over settled widget
+  answers (an answer younger than the window, with no escalation or down vote yet, is pending and left out);
 - small-edit share S: sent agent drafts whose edit ratio is at most ``small_edit_ratio``;
 - cost per answer C: summed ``cost_usd`` over answers.
 
@@ -28,13 +30,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import numpy as np
 import yaml
@@ -47,7 +47,7 @@ from rich.table import Table
 from evals.harvest import parse_when
 from evals.report import Block, Figure, Heading, Paragraph, TableBlock, to_html, to_markdown
 from evals.stats import CONFIDENCE, RESAMPLES, Estimate, bootstrap_mean
-from feedback.records import EditRecord, EscalationRecord, FeedbackRecord, InteractionRecord, utcnow
+from feedback.records import InteractionRecord, utcnow
 from feedback.store import MAX_PAGE_SIZE, FeedbackStore
 from ui.console import kpis
 from ui.settings import AppSettings
@@ -124,7 +124,7 @@ class Samples:
     """The per-row values the measured figures are means of."""
 
     deflected: tuple[float, ...]
-    """One per widget answer: 1 when deflected (kpis definition), else 0."""
+    """One per settled widget answer: 1 when deflected (kpis definition), else 0."""
     small_edit: tuple[float, ...]
     """One per sent draft: 1 when its edit ratio is at most the small-edit ratio."""
     cost: tuple[float, ...]
@@ -185,24 +185,12 @@ def _served(data: kpis.Dataset) -> tuple[kpis.Dataset, list[InteractionRecord]]:
     return kpis.attach(data, served, keep_unattached=False), shadows
 
 
-def _deflected_flags(data: kpis.Dataset) -> list[float]:
-    """Per widget answer, whether ``kpis.compute`` counts it as deflected (the dashboard's definition)."""
-    votes: defaultdict[UUID, list[FeedbackRecord]] = defaultdict(list)
-    for v in data.votes:
-        votes[v.interaction_id].append(v)
-    edits: defaultdict[UUID, list[EditRecord]] = defaultdict(list)
-    for e in data.edits:
-        edits[e.interaction_id].append(e)
-    escalations: defaultdict[UUID | None, list[EscalationRecord]] = defaultdict(list)
-    for x in data.escalations:
-        escalations[x.interaction_id].append(x)
-    flags = []
-    for i in data.interactions:
-        if i.channel != "widget":
-            continue
-        one = kpis.Dataset((i,), tuple(votes[i.id]), tuple(edits[i.id]), tuple(escalations[i.id]))
-        flags.append(float(kpis.compute(one).deflected))
-    return flags
+def _deflected_flags(
+    data: kpis.Dataset, now: datetime | None = None, window: timedelta = kpis.DEFLECTION_WINDOW
+) -> list[float]:
+    """Per settled widget answer, 1 when the dashboard's definition counts it as deflected, else 0."""
+    outcomes = kpis.widget_outcomes(data, now=now, window=window)
+    return [float(outcome == "deflected") for outcome in outcomes.values() if outcome != "pending"]
 
 
 def _draws(values: Sequence[float], resamples: int, seed: int) -> NDArray[np.float64] | None:
@@ -270,14 +258,18 @@ def compute(
     until: datetime | None = None,
     resamples: int = RESAMPLES,
     seed: int = 0,
+    now: datetime | None = None,
+    window: timedelta = kpis.DEFLECTION_WINDOW,
 ) -> Roi:
-    """Every figure of the ROI report from the store's rows in ``data`` and the ``baseline``."""
+    """Every figure of the ROI report from the store's rows in ``data`` and the ``baseline``; ``now`` and
+    ``window`` decide which widget answers are still pending (the dashboard's deflection definition)."""
     served, shadows = _served(data)
     if not served.interactions:
         raise NoData("no served answers")
-    k = kpis.compute(served)
+    now = now or utcnow()
+    k = kpis.compute(served, now=now, window=window)
     samples = Samples(
-        deflected=tuple(_deflected_flags(served)),
+        deflected=tuple(_deflected_flags(served, now, window)),
         small_edit=tuple(float(e.ratio <= baseline.assumptions.small_edit_ratio) for e in served.edits),
         cost=tuple(i.cost_usd for i in served.interactions),
         edit_ratios=tuple(e.ratio for e in served.edits),
@@ -356,6 +348,7 @@ def measure(
     until: datetime | None = None,
     resamples: int = RESAMPLES,
     seed: int = 0,
+    window: timedelta = kpis.DEFLECTION_WINDOW,
 ) -> Roi:
     """Read the store's rows of ``tenant`` in [since, until) and compute the report's figures."""
     data = kpis.load(store, tenant, since, until)
@@ -370,13 +363,14 @@ def measure(
             until=until,
             resamples=resamples,
             seed=seed,
+            window=window,
         )
     except NoData:
         url = store.engine.url.render_as_string(hide_password=True)
         scope = f"tenant {tenant!r}" if tenant else "any tenant"
-        window = f" between {since.isoformat() if since else 'the start'} and {until.isoformat() if until else 'now'}"
+        span = f" between {since.isoformat() if since else 'the start'} and {until.isoformat() if until else 'now'}"
         raise NoData(
-            f"no data: the feedback store {url} holds no served answers of {scope}{window}; nothing to report. "
+            f"no data: the feedback store {url} holds no served answers of {scope}{span}; nothing to report. "
             "Serve some traffic (or run `deskpilot demo seed`) and try again."
         ) from None
 
@@ -531,8 +525,10 @@ def build(roi: Roi) -> list[Block]:
                 [
                     "deflection rate",
                     _est(m["deflection_rate"], 1, pct=True),
-                    str(k.widget_interactions),
-                    f"{k.deflected} of {k.widget_interactions} widget answers were not abstained and not escalated",
+                    str(k.settled),
+                    f"{k.deflected} of {k.settled} settled widget answers answered, were not escalated within "
+                    "the deflection window and were not voted down"
+                    + (f" ({k.pending} younger than the window left out as pending)" if k.pending else ""),
                 ],
                 [
                     "small-edit share",
@@ -672,7 +668,15 @@ def main(
         return 2
     with FeedbackStore.open(settings.feedback) as store:
         try:
-            roi = measure(store, base, baseline_path=str(path), tenant=tenant, since=since_at, until=until_at)
+            roi = measure(
+                store,
+                base,
+                baseline_path=str(path),
+                tenant=tenant,
+                since=since_at,
+                until=until_at,
+                window=settings.feedback.deflection_window(),
+            )
         except NoData as exc:
             err.print(f"error: {exc}", markup=False)
             return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -46,6 +47,13 @@ class FeedbackSettings(BaseSettings):
         description="delete = remove old interactions and their votes/edits/escalations; "
         "anonymize = blank their texts and actors, keep the numbers dashboards need.",
     )
+    deflection_window_min: float = Field(
+        default=30.0,
+        gt=0,
+        le=7 * 24 * 60,
+        description="Dashboards and reports: a widget answer escalated within this many minutes is not deflected, "
+        "and one younger than this is pending (README, Dashboard definitions).",
+    )
     spool_dir: Path | None = Field(
         default=None,
         description="Durable spool of writes made while the database is down; None = <data_dir>/spool.",
@@ -71,6 +79,10 @@ class FeedbackSettings(BaseSettings):
         if self.feedback_database_url:
             return self.feedback_database_url
         return f"sqlite:///{(self.data_dir / 'feedback.db').resolve()}"
+
+    def deflection_window(self) -> timedelta:
+        """:attr:`deflection_window_min` as a duration."""
+        return timedelta(minutes=self.deflection_window_min)
 
     def resolved_spool_dir(self) -> Path:
         """Directory of the durable spool."""

@@ -225,12 +225,39 @@ def test_analyst_dashboard_in_the_browser(console_url: tuple[str, Path], page: P
     with FeedbackStore.open(FeedbackSettings(data_dir=state)) as store:
         answers = store.counts(None).interactions
     sign_in_from_the_keyboard(page, url, "nora")
-    expect(page.get_by_text("Thumbs-up rate", exact=True)).to_be_visible(timeout=SLOW_MS)
+    expect(page.get_by_text("Thumbs-up rate", exact=True).first).to_be_visible(timeout=SLOW_MS)
     expect(page.locator("[data-testid=stMetricValue]").first).to_have_text(str(answers), timeout=STEP_MS)
-    shot(page, "07-dashboard")
+    expect(page.get_by_text("Rates, rolling 7 days")).to_be_visible()
+    page.wait_for_timeout(1500)  # let the charts draw
+    page.screenshot(path=ARTIFACTS / "07-dashboard.png", full_page=True)
     page.get_by_role("tab", name="Content gaps").click()
     expect(page.get_by_text("grouped by meaning")).to_be_visible()
     shot(page, "08-content-gaps", page.get_by_text("grouped by meaning"))
+    for name, text in (("Customer satisfaction", "CSAT (Yes)"), ("Agents", "Drafts each agent sent")):
+        page.get_by_role("tab", name=name).click()
+        expect(page.get_by_text(text).first).to_be_visible()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=ARTIFACTS / "09-dashboard-agents.png", full_page=True)
+
+    # Opening an interaction from the Interactions tab keeps that tab (it used to jump back to Overview).
+    tab = page.get_by_role("tab", name="Interactions")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    expect(page).to_have_url(re.compile(r"[?&]tab=Interactions"))
+    grid = page.locator(".st-key-interactions_table")
+    expect(grid).to_be_visible()
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 18, box["y"] + 52)  # the first row's selection box
+    expect(page.get_by_text(re.compile(r"^Interaction [0-9a-f-]{36}$"))).to_be_visible(timeout=STEP_MS)
+    expect(page).to_have_url(re.compile(r"[?&]interaction="))
+    expect(page.get_by_role("tab", name="Interactions")).to_have_attribute("aria-selected", "true")
+    shot(page, "10-interaction-kept-tab")
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_text(re.compile(r"^Interaction [0-9a-f-]{36}$"))).to_be_hidden()
+    expect(page.get_by_role("tab", name="Interactions")).to_have_attribute("aria-selected", "true")
 
 
 SNAPSHOTS = """

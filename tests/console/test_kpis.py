@@ -10,6 +10,7 @@ from uuid import uuid4
 import numpy as np
 import pytest
 
+from assistant.records import Citation
 from feedback.records import EditRecord, EscalationRecord, FeedbackRecord, InteractionRecord
 from ui.console import gaps, kpis
 
@@ -47,9 +48,9 @@ def edit(of: InteractionRecord, distance: int) -> EditRecord:
     )
 
 
-def escalation(of: InteractionRecord | None) -> EscalationRecord:
+def escalation(of: InteractionRecord | None, at: datetime = T0) -> EscalationRecord:
     return EscalationRecord(
-        tenant="ledgerly", interaction_id=of.id if of else None, reason="help", updated_at=T0, created_at=T0
+        tenant="ledgerly", interaction_id=of.id if of else None, reason="help", updated_at=at, created_at=at
     )
 
 
@@ -76,6 +77,9 @@ def test_kpis_follow_their_definitions(data: kpis.Dataset) -> None:
     k = kpis.compute(data)
     assert (k.interactions, k.abstained, k.widget_interactions, k.deflected) == (5, 1, 3, 1)
     assert k.deflection_rate == pytest.approx(1 / 3), "only the widget answer nobody escalated deflected"
+    assert (k.pending, k.settled, k.resolved) == (0, 3, 1) and k.resolution_rate == pytest.approx(1 / 3)
+    assert (k.csat_responses, k.csat_yes, k.csat_rate) == (2, 1, 0.5), "CSAT: the customers' votes on widget answers"
+    assert k.csat_response_rate == pytest.approx(2 / 3)
     assert k.thumbs_up_rate == pytest.approx(2 / 3) and (k.votes_up, k.votes_down) == (2, 1)
     assert k.reasons["wrong_answer"] == 1 and k.reasons["missing_info"] == 1 and k.reasons["tone"] == 0
     assert (k.sent, k.edited, k.edit_rate) == (2, 1, 0.5)
@@ -86,6 +90,123 @@ def test_kpis_follow_their_definitions(data: kpis.Dataset) -> None:
     assert k.latency_ms["embed"] == pytest.approx((20.0, 29.0))
     assert list(k.latency_ms) == ["embed", "total"], "stages in pipeline order"
     assert k.cost_per_answer == pytest.approx(0.006 / 5) and k.tokens == 100
+
+
+WINDOW = timedelta(minutes=30)
+
+
+def outcome_of(
+    item: InteractionRecord, *events: FeedbackRecord | EscalationRecord, now: datetime, window: timedelta = WINDOW
+) -> str:
+    data = kpis.Dataset(
+        interactions=(item,),
+        votes=tuple(e for e in events if isinstance(e, FeedbackRecord)),
+        escalations=tuple(e for e in events if isinstance(e, EscalationRecord)),
+    )
+    return kpis.widget_outcomes(data, now=now, window=window)[item.id]
+
+
+def test_an_escalation_within_the_window_undoes_a_deflection_and_one_after_it_does_not() -> None:
+    later = T0 + timedelta(days=1)
+    answer = interaction()
+    assert outcome_of(answer, now=later) == "deflected"
+    assert outcome_of(answer, escalation(answer, T0 + timedelta(minutes=29)), now=later) == "escalated"
+    assert outcome_of(answer, escalation(answer, T0 + WINDOW), now=later) == "escalated", "the window's end is in it"
+    assert outcome_of(answer, escalation(answer, T0 + timedelta(minutes=31)), now=later) == "deflected"
+    assert outcome_of(answer, escalation(answer, T0 + timedelta(minutes=31)), now=later, window=timedelta(hours=1)) == (
+        "escalated"
+    ), "the window is a setting"
+    # The first escalation decides: a late one after an early one is still an escalation within the window.
+    early, late = escalation(answer, T0 + timedelta(minutes=5)), escalation(answer, T0 + timedelta(hours=5))
+    assert outcome_of(answer, late, early, now=later) == "escalated"
+
+
+def test_a_thumbs_down_is_never_deflected() -> None:
+    later = T0 + timedelta(days=1)
+    answer = interaction()
+    assert outcome_of(answer, vote(answer, "down", "wrong_answer"), now=later) == "voted_down"
+    assert outcome_of(answer, vote(answer, "up"), now=later) == "deflected"
+    k = kpis.compute(kpis.Dataset(interactions=(answer,), votes=(vote(answer, "down"),)), now=later)
+    assert (k.deflected, k.settled, k.deflection_rate, k.resolution_rate) == (0, 1, 0.0, 0.0)
+    assert outcome_of(interaction(abstained=True, confidence=0.2), now=later) == "abstained"
+
+
+def test_an_answer_whose_window_has_not_passed_is_pending() -> None:
+    answer = interaction()
+    assert outcome_of(answer, now=T0 + timedelta(minutes=10)) == "pending"
+    assert outcome_of(answer, vote(answer, "up"), now=T0 + timedelta(minutes=10)) == "pending", (
+        "up votes decide nothing"
+    )
+    assert (
+        outcome_of(answer, escalation(answer, T0 + timedelta(minutes=5)), now=T0 + timedelta(minutes=10)) == "escalated"
+    )
+    assert outcome_of(answer, vote(answer, "down"), now=T0 + timedelta(minutes=10)) == "voted_down"
+    assert outcome_of(answer, now=T0 + WINDOW) == "deflected"
+
+    young, old = interaction(created_at=T0 + timedelta(minutes=20)), interaction(created_at=T0 - timedelta(hours=2))
+    data = kpis.Dataset(interactions=(young, old), votes=(vote(young, "up"), vote(old, "up")))
+    k = kpis.compute(data, now=T0 + timedelta(minutes=25))
+    assert (k.widget_interactions, k.pending, k.settled, k.deflected) == (2, 1, 1, 1)
+    assert k.deflection_rate == 1.0 and k.resolution_rate == 1.0, "pending answers are in neither denominator"
+    assert (k.csat_responses, k.csat_rate, k.csat_response_rate) == (2, 1.0, 1.0), "CSAT counts every response"
+    assert kpis.compute(data, now=T0 + timedelta(minutes=25), window=timedelta(minutes=1)).pending == 0
+    rows = {r["id"]: r["outcome"] for r in kpis.interaction_rows(data, now=T0 + timedelta(minutes=25))}
+    assert rows == {str(young.id): "pending", str(old.id): "deflected"}
+
+
+def test_adoption_per_agent_splits_light_edits_from_rewrites() -> None:
+    drafts = [interaction("agent") for _ in range(6)]
+
+    def sent(of: InteractionRecord, ratio: float, editor: str) -> EditRecord:
+        return EditRecord(
+            tenant=of.tenant,
+            interaction_id=of.id,
+            draft="a",
+            sent="b",
+            distance=round(ratio * 100),
+            ratio=ratio,
+            editor=editor,
+        )
+
+    edits = (
+        sent(drafts[0], 0.0, "agent:a"),
+        sent(drafts[1], 0.1, "agent:a"),
+        sent(drafts[2], 0.2, "agent:a"),
+        sent(drafts[3], 0.7, "agent:a"),
+        sent(drafts[4], 0.5, "agent:b"),
+        sent(drafts[5], 0.0, ""),
+    )
+    rows = kpis.adoption_by_agent(kpis.Dataset(interactions=tuple(drafts), edits=edits))
+    assert [r.agent for r in rows] == ["agent:a", "agent:b", "unknown"], "most drafts first"
+    a, b, unknown = rows
+    assert (a.sent, a.unchanged, a.light, a.rewritten, a.adoption_rate) == (4, 1, 2, 1, 0.75)
+    assert a.median_ratio == pytest.approx(0.15)
+    assert (b.rewritten, b.adoption_rate) == (1, 0.0) and unknown.adoption_rate == 1.0
+
+
+def test_article_performance_counts_the_answers_citing_each_article() -> None:
+    def cite(doc_id: str, title: str, n: int = 1) -> Citation:
+        return Citation(n=n, doc_id=doc_id, title=title, url=f"https://help/{title}", section="", snippet="", support=1)
+
+    both = interaction(citations=(cite("kb/refunds.md", "Refunds"), cite("kb/billing.md", "Billing", 2)))
+    twice = interaction(citations=(cite("kb/refunds.md", "Refunds"), cite("kb/refunds.md", "Refunds", 2)))
+    other_tenant = interaction(tenant="parcelpoint", citations=(cite("kb/refunds.md", "Returns"),))
+    uncited = interaction()
+    data = kpis.Dataset(
+        interactions=(both, twice, other_tenant, uncited),
+        votes=(vote(both, "up"), vote(twice, "down", "wrong_answer"), vote(uncited, "down")),
+        escalations=(escalation(twice), escalation(twice), escalation(uncited)),
+    )
+    rows = kpis.article_performance(data)
+    assert [(r.tenant, r.title, r.answers) for r in rows] == [
+        ("ledgerly", "Refunds", 2),
+        ("ledgerly", "Billing", 1),
+        ("parcelpoint", "Returns", 1),
+    ], "most cited first; an answer citing an article twice counts once; tenants apart"
+    refunds = rows[0]
+    assert (refunds.votes_up, refunds.votes_down, refunds.escalated) == (1, 1, 1)
+    assert refunds.thumbs_up_rate == 0.5 and refunds.escalation_rate == 0.5 and refunds.url == "https://help/Refunds"
+    assert (rows[1].votes_up, rows[1].votes_down, rows[1].escalated) == (1, 0, 0)
 
 
 def test_restrict_keeps_what_belongs_to_the_kept_interactions(data: kpis.Dataset) -> None:
@@ -161,3 +282,43 @@ def test_gaps_group_weak_questions_into_topics_per_tenant() -> None:
     assert [t.size for t in topics if t.tenant == "parcelpoint"] == [1], "tenants are never mixed"
     assert topics[0] is refunds, "the most escalated topic comes first"
     assert gaps.topics(kpis.Dataset(interactions=(strong,)), fake_embed) == []
+
+
+def test_gaps_follow_the_order_their_caption_states_and_name_no_files() -> None:
+    def cite(doc_id: str, title: str) -> Citation:
+        return Citation(n=1, doc_id=doc_id, title=title, url=None, section="", snippet="", support=1)
+
+    # Shipping: many questions, no escalation. Passwords: one escalation. Refunds: two escalations.
+    shipping = [interaction(question=f"ship order {n} late", confidence=0.5) for n in range(4)]
+    passwords = [
+        interaction(
+            question="password reset link expired",
+            confidence=0.6,
+            source_doc_ids=("data/samples/helpcenter/ledgerly/reset-your-password.md",),
+        ),
+        interaction(question="password email never came", confidence=0.6),
+    ]
+    refunds = [
+        interaction(
+            question="refund after 40 days",
+            confidence=0.4,
+            source_doc_ids=("data/samples/helpcenter/ledgerly/refunds.md",),
+            citations=(cite("data/samples/helpcenter/ledgerly/refunds.md", "Refunds and cancellations"),),
+        ),
+        interaction(question="refund to old card", confidence=0.4),
+    ]
+    only_placeholders = interaction(question="Hi <PERSON>, thanks! <EMAIL_ADDRESS>", confidence=0.1, abstained=True)
+    data = kpis.Dataset(
+        interactions=(*shipping, *passwords, *refunds, only_placeholders),
+        votes=tuple(vote(i, "down", "wrong_answer") for i in shipping),
+        escalations=(escalation(passwords[0]), escalation(refunds[0]), escalation(refunds[1])),
+    )
+    found = gaps.topics(data, fake_embed, low_confidence=0.7)
+    topic_words = [next(w for w in ("refund", "password", "ship") if w in t.label) for t in found]
+    assert topic_words == ["refund", "password", "ship"], gaps.ORDER
+    assert found == sorted(found, key=gaps.order)
+    assert all(t.label and "(no words)" not in t.label for t in found), "a group with no words is no topic"
+    assert only_placeholders.id not in {i.id for t in found for i in t.interactions}
+    assert found[0].top_titles == ("Refunds and cancellations",), "the title answers cited"
+    assert found[1].top_titles == ("Reset your password",), "never the file path"
+    assert gaps.readable_name("https://help.example.com/kb/billing_faq.html?x=1") == "Billing faq"

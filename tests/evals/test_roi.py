@@ -71,6 +71,9 @@ def _fill(store: FeedbackStore, seed: int = 3) -> None:
             store.record_edit(EditIn(draft=record.answer, sent=_sent(record.answer, rng), **common))
         if rng.random() < (0.6 if abstained else 0.12):
             store.record_escalation(EscalationIn(reason="needs a person", **common))
+        elif n % 4 == 0:  # escalated after the deflection window: still deflected
+            late = {**common, "created_at": at + timedelta(minutes=45)}
+            store.record_escalation(EscalationIn(reason="came back later", **late))
         if rng.random() < 0.4:
             store.record_feedback(FeedbackIn(thumbs=rng.choice(["up", "down"]), **common))  # type: ignore[arg-type]
         if n % 7 == 1:  # a shadow answer: never served, costs money
@@ -93,7 +96,9 @@ def _sql(store: FeedbackStore, tenant: str | None, small: float) -> dict[str, fl
         widget = one(f"SELECT COUNT(*) FROM interactions i WHERE {scope} AND i.channel = 'widget'")
         deflected = one(
             f"SELECT COUNT(*) FROM interactions i WHERE {scope} AND i.channel = 'widget' AND NOT i.abstained "
-            "AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.interaction_id = i.id)"
+            "AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.interaction_id = i.id "
+            "AND (julianday(e.created_at) - julianday(i.created_at)) * 1440 <= 30) "
+            "AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.interaction_id = i.id AND f.thumbs = 'down')"
         )
         edits = one(f"SELECT COUNT(*) FROM edits e JOIN interactions i ON i.id = e.interaction_id WHERE {scope}")
         small_edits = one(

@@ -102,7 +102,8 @@ def wait_for_count(live_api: LiveApi, kind: str, expected: int, timeout_s: float
 
 
 def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
-    """Ask from the keyboard, see a cited answer, vote it down with a reason, escalate; rows are stored."""
+    """Ask from the keyboard, see a cited answer, answer No (one click), add a reason, escalate; rows are stored
+    (the reason replaces the customer's vote: one vote per customer and answer)."""
     before = {kind: live_api.count(kind, TENANT) for kind in ("interaction", "feedback", "escalation")}
     open_demo(page, live_api)
     open_from_keyboard(page)
@@ -131,8 +132,16 @@ def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
     shoot(page, "answer.png")
 
     dialog = page.get_by_role("dialog")
-    dialog.get_by_role("button", name="No", exact=True).click()
-    dialog.get_by_role("checkbox", name="Information is missing").check()
+    expect(dialog.get_by_role("group", name="Did this answer your question?")).to_be_visible()
+    with page.expect_request(lambda r: r.url.endswith("/v1/feedback")) as answered_no:
+        dialog.get_by_role("button", name="No", exact=True).click()  # the one-question CSAT: one click records it
+    assert answered_no.value.post_data_json == {
+        "interaction_id": reply["interaction_id"],
+        "thumbs": "down",
+        "reasons": [],
+        "comment": "",
+    }
+    dialog.get_by_role("checkbox", name="Information is missing").check()  # optional: replaces the vote
     dialog.get_by_role("textbox", name="Anything else? (optional)").fill("I also wanted to know about 2FA.")
     with page.expect_request(lambda r: r.url.endswith("/v1/feedback")) as voted:
         dialog.get_by_role("button", name="Send feedback").click()
@@ -180,6 +189,8 @@ def test_ask_vote_escalate_end_to_end(live_api: LiveApi, page: Page) -> None:
     stored = live_api.served.store.get_escalation(handoff_id(page), TENANT)
     assert stored is not None and stored.contact == CONTACT and stored.channel == "widget"
     assert stored.conversation_id == asked["conversation_id"] and stored.status == "new"
+    votes = live_api.served.store.list_feedback(TENANT, interaction_id=reply["interaction_id"]).items
+    assert [(v.thumbs, v.reason_codes) for v in votes] == [("down", ("missing_info",))], "the reason replaced the No"
 
 
 def handoff_id(page: Page) -> str:

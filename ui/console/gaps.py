@@ -54,7 +54,9 @@ class Topic:
     down_votes: int
     mean_confidence: float
     top_sources: tuple[str, ...]
-    """The documents retrieved first most often: where the missing content probably belongs."""
+    """The documents retrieved first most often: where the missing content probably belongs (doc ids)."""
+    top_titles: tuple[str, ...] = ()
+    """Their titles, as answers cited them (or a readable name made from the file name, never a path)."""
 
     @property
     def size(self) -> int:
@@ -79,15 +81,33 @@ def words(text: str) -> list[str]:
 
 
 def _labels(groups: list[list[str]], top: int = 3) -> list[str]:
-    """Class-based TF-IDF: the words frequent in a group and rare in the others."""
+    """Class-based TF-IDF: the words frequent in a group and rare in the others ("" for a group with no words)."""
     counts = [Counter(w for text in group for w in words(text)) for group in groups]
     spread = Counter(w for c in counts for w in c)
     labels = []
     for c in counts:
         total = sum(c.values()) or 1
         scored = sorted(c, key=lambda w: (-(c[w] / total) * math.log(1 + len(groups) / spread[w]), w))
-        labels.append(", ".join(scored[:top]) or "(no words)")
+        labels.append(", ".join(scored[:top]))
     return labels
+
+
+def readable_name(doc_id: str) -> str:
+    """A document's name for people when no title is known: the file name without folders or extension."""
+    stem = re.split(r"[/\\]", doc_id.split("?")[0].split("#")[0].rstrip("/\\"))[-1]
+    stem = re.sub(r"\.(md|markdown|html?|txt|pdf|docx|eml|json)$", "", stem, flags=re.IGNORECASE)
+    words_ = re.sub(r"[-_]+", " ", stem).strip()
+    return words_[:1].upper() + words_[1:] if words_ else "untitled article"
+
+
+def titles_of(data: Dataset) -> dict[str, str]:
+    """The title of every document an answer in ``data`` cited (the latest citation's title wins)."""
+    found: dict[str, str] = {}
+    for i in sorted(data.interactions, key=lambda i: i.created_at):
+        for c in i.citations:
+            if c.title:
+                found[c.doc_id] = c.title
+    return found
 
 
 def _cluster(vectors: np.ndarray, max_distance: float) -> list[list[int]]:
@@ -109,17 +129,21 @@ def topics(
     max_distance: float = 0.55,
     limit: int = 400,
 ) -> list[Topic]:
-    """The weak questions of ``data`` grouped into topics per tenant, the most escalated and least confident first.
+    """The weak questions of ``data`` grouped into topics per tenant, in :func:`order`.
 
     ``max_distance`` is the average cosine distance at which two groups stop merging; ``limit`` caps how
-    many of the weakest questions are clustered.
+    many of the weakest questions are clustered. A question with no content word (only greetings,
+    stopwords or redaction placeholders) says nothing about what content is missing: it joins no topic.
     """
     weak = sorted(weak_interactions(data, low_confidence), key=lambda i: (i.confidence, str(i.id)))[:limit]
     escalated = Counter(e.interaction_id for e in data.escalations)
     down = Counter(v.interaction_id for v in data.votes if v.thumbs == "down")
+    titles = titles_of(data)
     found: list[Topic] = []
     for tenant in sorted({i.tenant for i in weak}):
-        mine = [i for i in weak if i.tenant == tenant]
+        mine = [i for i in weak if i.tenant == tenant and words(i.question)]
+        if not mine:
+            continue
         texts = [_PLACEHOLDER.sub(" ", i.question)[:MAX_CHARS] for i in mine]
         vectors = np.asarray(embed(texts), dtype=np.float64)
         groups = _cluster(vectors, max_distance)
@@ -140,6 +164,24 @@ def topics(
                     down_votes=sum(down[i.id] for i in items),
                     mean_confidence=sum(i.confidence for i in items) / len(items),
                     top_sources=tuple(doc for doc, _ in firsts.most_common(2)),
+                    top_titles=tuple(titles.get(doc) or readable_name(doc) for doc, _ in firsts.most_common(2)),
                 )
             )
-    return sorted(found, key=lambda t: (-(t.escalated + t.abstained + t.down_votes), -t.size, t.mean_confidence))
+    return sorted(found, key=order)
+
+
+ORDER = "most escalated first, then most voted down, then most abstained, then the most questions"
+"""How :func:`topics` orders its topics, in words (the dashboard's caption says this)."""
+
+
+def order(topic: Topic) -> tuple[int, int, int, int, float, str, str]:
+    """The sort key of :data:`ORDER` (then the least confident, then by tenant and label, so ties are stable)."""
+    return (
+        -topic.escalated,
+        -topic.down_votes,
+        -topic.abstained,
+        -topic.size,
+        topic.mean_confidence,
+        topic.tenant,
+        topic.label,
+    )

@@ -17,7 +17,8 @@
       answered: "Answer ready.", answer: "Answer", you: "You asked:", sources: "Sources", source: "Source",
       related: "These articles may be related:",
       conf: { high: "High confidence", medium: "Medium confidence", low: "Low confidence" },
-      helpful: "Was this helpful?", yes: "Yes", no: "No", wrong: "What went wrong?",
+      helpful: "Did this answer your question?", yes: "Yes", no: "No",
+      noted: "Thanks, we noted that. What went wrong? (optional)", wrong: "What went wrong? (optional)",
       comment: "Anything else? (optional)", send: "Send feedback", thanks: "Thanks for your feedback!",
       contact: "Contact support", contactHint: "Talk to a person on our support team.",
       escalating: "Sending your conversation to support...",
@@ -50,7 +51,8 @@
       searching: "Das Hilfe-Center wird durchsucht...", answered: "Antwort bereit.", answer: "Antwort", you: "Ihre Frage:",
       sources: "Quellen", source: "Quelle", related: "Diese Artikel könnten passen:",
       conf: { high: "Hohe Sicherheit", medium: "Mittlere Sicherheit", low: "Geringe Sicherheit" },
-      helpful: "War das hilfreich?", yes: "Ja", no: "Nein", wrong: "Was hat nicht gepasst?",
+      helpful: "Hat das Ihre Frage beantwortet?", yes: "Ja", no: "Nein",
+      noted: "Danke, das haben wir notiert. Was hat nicht gepasst? (optional)", wrong: "Was hat nicht gepasst? (optional)",
       comment: "Noch etwas? (optional)", send: "Feedback senden", thanks: "Danke für Ihr Feedback!",
       contact: "Support kontaktieren", contactHint: "Mit einer Person aus unserem Support-Team sprechen.",
       escalating: "Ihr Gespräch wird an den Support gesendet...",
@@ -438,14 +440,20 @@
     result.hidden = false;
   }
 
+  // The one-question CSAT after an answer: Yes or No is recorded with one click (a vote). After No, reasons
+  // and a comment are optional; sending them replaces that vote (one vote per customer and answer).
   function helpful(ans) {
     if (!ans.interaction_id) return null;
     var box = h("div", { class: "box" });
     var lbl = id("helpful");
     var yes = h("button", { class: "btn", type: "button", text: t.yes, onclick: function () { vote("up", [], ""); } });
     var no = h("button", { class: "btn", type: "button", text: t.no, "aria-expanded": "false", onclick: function () {
-      no.setAttribute("aria-expanded", "true"); no.setAttribute("aria-pressed", "true");
-      reasons.hidden = false; reasons.querySelector("input").focus();
+      no.setAttribute("aria-pressed", "true");
+      vote("down", [], "", function () {
+        no.setAttribute("aria-expanded", "true");
+        reasons.hidden = false; reasons.querySelector("input").focus();
+        say(t.noted);
+      });
     } });
     var comment = h("textarea", { id: id("comment"), rows: 2, maxlength: 2000 });
     var checks = Object.keys(t.reasons).map(function (code) {
@@ -462,15 +470,21 @@
       h("label", { for: comment.id, style: "margin-top:6px", text: t.comment }), comment,
       h("div", { class: "row" }, [h("button", { class: "btn primary", type: "submit", text: t.send })])]))]);
     var row = h("div", { class: "row", role: "group", "aria-labelledby": lbl }, [h("span", { id: lbl, text: t.helpful }), yes, no]);
-    function vote(thumbs, codes, text) {
-      box.querySelectorAll("button,input,textarea").forEach(function (b) { b.disabled = true; });
+    function vote(thumbs, codes, text, then) {
+      var controls = box.querySelectorAll("button,input,textarea");
+      controls.forEach(function (b) { b.disabled = true; });
       post("/v1/feedback", { interaction_id: ans.interaction_id, thumbs: thumbs, reasons: codes, comment: text }).then(function () {
+        if (then) { // the answer is recorded; the reasons stay open to add
+          reasons.querySelectorAll("button,input,textarea").forEach(function (b) { b.disabled = false; });
+          then();
+          return;
+        }
         var done = h("p", { class: "small", style: "margin:0", tabindex: "-1", text: t.thanks });
         box.replaceChildren(done);
         done.focus();
         say(t.thanks);
       }, function (err) {
-        box.querySelectorAll("button,input,textarea").forEach(function (b) { b.disabled = false; });
+        controls.forEach(function (b) { b.disabled = false; });
         fail(box, err.message);
       });
     }
