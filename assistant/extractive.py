@@ -281,10 +281,14 @@ def compose(
     chosen_rows = [index[(anchor.source, u.position)] for u in picked if (anchor.source, u.position) in index]
     out = [(anchor.source, u) for u in picked]
 
-    # A second source only for a question term the passage lacks, and never a restatement.
-    covered = set().union(*(content_terms(u.text, locale) for u in picked)) if picked else set()
+    # A second source only for a question term the passage lacks, and never a restatement. The passage is read
+    # under its article's title and section ("Reset your password > Request a reset link"): their words are
+    # covered too, or a fact about resetting from an unrelated article is added for "password reset".
+    anchor_hit = next(s.hit for s in sources if s.n == anchor.source)
+    covered = content_terms(f"{anchor_hit.title} {anchor_hit.section}", locale)
+    covered = covered.union(*(content_terms(u.text, locale) for u in picked))
     missing = q_terms - covered
-    anchor_doc = next(s.hit.doc_id for s in sources if s.n == anchor.source)
+    anchor_doc = anchor_hit.doc_id
     doc_of = {s.n: s.hit.doc_id for s in sources}
     if missing and (channel != "widget" or not how_to):
         extra = [

@@ -37,6 +37,11 @@ def test_a_lookup_gets_the_fact_not_the_procedure(service: AnswerService) -> Non
     assert not answer.abstained and "60 minutes" in answer.text
     assert all(s.kind != "step" for s in answer.sentences)
     assert len(answer.sentences) <= 2
+    # The passage is read under its article's title ("Reset your password"): a fact from the article on changing
+    # the e-mail address, which also says "reset" and "valid", adds nothing the question asks for.
+    draft = service.answer(ask(service, "How long does the password reset link stay valid?", "agent"))
+    assert {c.doc_id for c in draft.citations} == {c.doc_id for c in answer.citations}, draft.text
+    assert "OLD address" not in draft.text
 
 
 def test_no_heading_question_pointer_or_placeholder_is_ever_a_sentence(service: AnswerService) -> None:
