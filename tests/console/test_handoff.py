@@ -155,3 +155,34 @@ def test_sending_the_reply_to_a_handoff_resolves_it(console: Console) -> None:
     assert stored is not None and (stored.status, stored.assignee) == ("resolved", "ava")
     sent = next(t for t in console.services.tickets.all() if t.ticket_id == ticket.ticket_id)
     assert sent.status == "sent"
+
+
+def test_a_german_handoff_is_answered_in_german(console: Console) -> None:
+    """A hand-off carries no locale: the reply takes the language the assistant found the questions written in."""
+    conversation = uuid4().hex
+    answer = console.services.assistant.answer(
+        Question(
+            text="Wie lange ist der Link zum Zurücksetzen des Passworts gültig?", tenant="ledgerly", channel="widget"
+        )
+    )
+    item = InteractionIn.from_answer(
+        answer, tenant="ledgerly", channel="widget", actor="key:widget", conversation_id=conversation
+    )
+    console.store.record_interaction(item)
+    escalation = EscalationIn(
+        tenant="ledgerly",
+        interaction_id=item.id,
+        reason="widget: customer asked for a person",
+        queue="support",
+        actor="key:widget",
+        channel="widget",
+        contact=CONTACT,
+        conversation_id=conversation,
+    )
+    console.store.record_escalation(escalation)
+    at = login("ava")
+    ticket = next(t for t in console.services.tickets.all() if t.escalation_id == str(escalation.id))
+    at.radio(key="inbox_ticket").set_value(ticket.ticket_id).run()
+    assert not at.exception, at.exception
+    reply = next(a for a in at.text_area if str(a.key).startswith(f"reply:{ticket.ticket_id}:"))
+    assert str(reply.value).startswith("Hallo,") and "Viele Grüße\nAva" in str(reply.value), reply.value

@@ -578,9 +578,9 @@ def _kind(placeholder: str) -> str:
 
 
 def _reply_locale(ticket: Ticket, state: DraftState) -> str:
-    """The language to reply in: the ticket's; for a pasted ticket (whose locale nobody set), the language the
-    assistant found the message written in."""
-    if ticket.channel == "pasted" and state.answer.locale:
+    """The language to reply in: the ticket's; for a pasted ticket or a widget hand-off (whose locale nobody set),
+    the language the assistant found the message written in."""
+    if ticket.channel in ("pasted", "widget") and state.answer.locale:
         return state.answer.locale
     return ticket.locale
 
