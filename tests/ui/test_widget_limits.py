@@ -4,6 +4,7 @@ visitor is a real TCP client from its own loopback address (127.0.0.2, .3, ...),
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from tests.ui.conftest import LiveApi, on_loopback
 from ui.api.app import create_app
+from ui.api.ratelimit import Limiter, RateLimiter, request_cost
 from ui.api.recorder import KeyCache, StoreRecorder
 from ui.api.settings import ApiSettings
 
@@ -113,3 +115,38 @@ def test_a_replica_that_cannot_reach_redis_still_limits_in_its_own_memory() -> N
     buckets = RedisRateLimiter("redis://127.0.0.1:1/0", "test", "visitor", per_minute=2)
     waits = [buckets.take("v:key:127.0.0.2") for _ in range(3)]
     assert waits[:2] == [0.0, 0.0] and waits[2] > 0
+
+
+def test_long_questions_cost_more_of_a_visitors_limit(live_api: LiveApi, limited: str) -> None:
+    """A visitor may make 4 short requests a minute; a question of about 950 characters (a body just under
+    1,000 bytes: almost two tokens at 500 bytes each) takes almost two of them, so a third one is refused."""
+    key = live_api.keys["widget"]
+    long_question = {"question": "How long does the password reset link stay valid? " + "I tried it twice. " * 50}
+    assert 1.5 < request_cost(len(json.dumps(long_question)), 500) < 2.0
+    with _visitor(20) as visitor:
+        statuses = [
+            visitor.post(f"{limited}/v1/answer", json=long_question, headers={"X-API-Key": key}).status_code
+            for _ in range(3)
+        ]
+    assert statuses == [200, 200, 429], statuses
+
+
+def test_request_cost_grows_with_the_body_past_one_token() -> None:
+    assert request_cost(120, 500) == 1.0 and request_cost(500, 500) == 1.0
+    assert request_cost(2000, 500) == 4.0
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["memory", "redis"])
+def test_a_costly_request_takes_its_cost_from_the_bucket(shared: bool) -> None:
+    """A bucket of 4: a request of cost 3 leaves room for one short request, not two; a cost above the bucket's
+    size counts as the whole bucket, so it can still go through once the bucket is full again."""
+    from ui.api.redislimit import RedisRateLimiter
+
+    bucket = f"v:key:{uuid.uuid4().hex}"
+    limits: Limiter = (
+        RedisRateLimiter("redis://127.0.0.1:6379/0", f"test-{uuid.uuid4().hex}", "visitor", per_minute=4)
+        if shared
+        else RateLimiter(4)
+    )
+    assert [limits.take(bucket, 3.0), limits.take(bucket), limits.take(bucket) > 0] == [0.0, 0.0, True]
+    assert limits.take(f"{bucket}:fresh", 50.0) == 0.0

@@ -3,7 +3,6 @@
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -27,7 +26,8 @@ from assistant.routing import BUDGET_CAUSES, parse_route
 from assistant.service import AnswerService
 from ui.api.auth import AuthError, KeyLookup, OidcVerifier, Principal, authenticate
 from ui.api.bodylimit import BodyLimit
-from ui.api.ratelimit import Limiter, limiter
+from ui.api.fairlock import FairLock
+from ui.api.ratelimit import Limiter, limiter, request_cost
 from ui.api.roles import Action, Role, allowed
 from ui.api.schemas import (
     Accepted,
@@ -214,8 +214,9 @@ def create_app(
         return ((per_key, f"k:{principal.subject}"), (per_client, f"c:{client}"))
 
     # The embedded index and the models are shared by every request; the engine is not built for
-    # concurrent writers and two answers at once only fight over the same two cores.
-    answer_lock = threading.Lock()
+    # concurrent writers and two answers at once only fight over the same two cores. Waiting tenants take
+    # turns, so one tenant's burst of heavy questions does not queue every other tenant behind it.
+    answer_lock = FairLock()
     every_origin = {o for origins in settings.cors_origins.values() for o in origins}
 
     def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -292,8 +293,9 @@ def create_app(
                 )
             if principal.role == Role.widget and not service.flags.get(principal.tenant).widget_enabled:
                 raise _WidgetOff(principal.tenant)
+            cost = request_cost(len(await request.body()), settings.rate_limit_bytes_per_token)
             for limits, key in buckets(principal, _client_address(request)):
-                wait = limits.take(key)
+                wait = limits.take(key, cost)
                 if wait > 0:
                     raise _RateLimited(wait)
             return principal
@@ -391,7 +393,7 @@ def create_app(
         """Answer a question from the caller's tenant's help center."""
         question = question_of(body, principal)
         rid = request_id_var.get()
-        with answer_lock:
+        with answer_lock.hold(principal.tenant):
             served = arm(question, principal, rid)
             with tracer.answer(question, request_id=rid, actor=principal.subject) as trace, activate(trace):
                 result = (served.service if served else service).answer(question)
@@ -410,7 +412,10 @@ def create_app(
 
         def events() -> Iterator[dict[str, str]]:
             # Runs after the middleware has returned, one step per worker thread: the request id is passed in.
-            with answer_lock, tracer.answer(question, request_id=rid, actor=principal.subject) as trace:
+            with (
+                answer_lock.hold(principal.tenant),
+                tracer.answer(question, request_id=rid, actor=principal.subject) as trace,
+            ):
                 served = arm(question, principal, rid)
                 for event in stepwise(trace, (served.service if served else service).stream(question)):
                     if event.answer is None:

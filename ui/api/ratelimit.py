@@ -1,5 +1,8 @@
 """Token-bucket rate limits, per API key and per client address: in process memory, or in Redis when
-``DESKPILOT_REDIS_URL`` is set (``ui/api/redislimit.py``)."""
+``DESKPILOT_REDIS_URL`` is set (``ui/api/redislimit.py``).
+
+A request takes tokens by its cost, not one each: a long question (redacted, embedded and searched whole)
+costs more than a short one (:func:`request_cost`)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,15 @@ if TYPE_CHECKING:
 class Limiter(Protocol):
     """A set of token buckets, one per key."""
 
-    def take(self, key: str) -> float:
-        """0 when the request may go ahead, else the seconds to wait before retrying."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """0 when a request of ``cost`` tokens may go ahead, else the seconds to wait before retrying."""
         ...
+
+
+def request_cost(body_bytes: int, bytes_per_token: int) -> float:
+    """Tokens a request takes: one for a body up to ``bytes_per_token`` bytes, then in proportion to its size
+    (the question's length drives redaction, embedding and search time)."""
+    return max(1.0, body_bytes / bytes_per_token)
 
 
 class RateLimiter:
@@ -30,18 +39,20 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> float:
-        """0 when the request may go ahead, else the seconds to wait before retrying."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """0 when a request of ``cost`` tokens may go ahead, else the seconds to wait before retrying (a cost
+        above the bucket's size counts as a full bucket)."""
+        cost = min(cost, self.capacity)
         now = self._clock()
         with self._lock:
             tokens, last = self._buckets.get(key, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+            if tokens >= cost:
+                self._buckets[key] = (tokens - cost, now)
                 wait = 0.0
             else:
                 self._buckets[key] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
+                wait = (cost - tokens) / self.rate
             if len(self._buckets) > self._max_keys:  # forget the idlest half rather than grow without bound
                 for stale, _ in sorted(self._buckets.items(), key=lambda kv: kv[1][1])[: self._max_keys // 2]:
                     del self._buckets[stale]

@@ -14,18 +14,18 @@ from ui.api.ratelimit import RateLimiter
 
 log = logging.getLogger("deskpilot.api")
 
-# KEYS[1] the bucket; ARGV rate (tokens/s), capacity. Returns the wait in seconds, as a string (Lua numbers
-# come back from Redis as integers).
+# KEYS[1] the bucket; ARGV rate (tokens/s), capacity, this request's cost. Returns the wait in seconds, as a
+# string (Lua numbers come back from Redis as integers).
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local rate, capacity = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rate, capacity, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1]) or capacity
 local ts = tonumber(state[2]) or now
 tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate)
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+if tokens >= cost then tokens = tokens - cost else wait = (cost - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
 return tostring(wait)
@@ -48,13 +48,14 @@ class RedisRateLimiter:
         self._local = RateLimiter(per_minute)
         self._retry_after_s, self._down_until = retry_after_s, 0.0
 
-    def take(self, key: str) -> float:
-        """0 when the request may go ahead, else the seconds to wait before retrying."""
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """0 when a request of ``cost`` tokens may go ahead, else the seconds to wait before retrying."""
+        cost = min(cost, self.capacity)
         if time.monotonic() < self._down_until:
-            return self._local.take(key)
+            return self._local.take(key, cost)
         try:
-            return float(self._take(keys=[self._namespace + key], args=[self.rate, self.capacity]))
+            return float(self._take(keys=[self._namespace + key], args=[self.rate, self.capacity, cost]))
         except self._error as exc:
             self._down_until = time.monotonic() + self._retry_after_s
             log.warning("Redis (DESKPILOT_REDIS_URL) unavailable, rate limits are per replica meanwhile: %s", exc)
-            return self._local.take(key)
+            return self._local.take(key, cost)

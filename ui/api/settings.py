@@ -35,6 +35,12 @@ class ApiSettings(BaseSettings):
         description="Fernet key that seals the contact (e-mail) of an escalation at rest, the same key the console "
         "opens it with; unset: the contact is stored as given, in its own column.",
     )
+    rate_limit_bytes_per_token: int = Field(
+        default=500,
+        ge=1,
+        description="A request whose body is up to this many bytes takes one rate-limit token, a larger one takes "
+        "tokens in proportion: a 2,000-character question costs about four short ones.",
+    )
     max_question_chars: int = Field(default=2000, ge=10)
     max_body_bytes: int = Field(default=64_000, ge=1024)
     page_size_max: int = Field(default=200, ge=1)
