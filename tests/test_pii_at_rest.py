@@ -436,6 +436,8 @@ def _console_doors(served: Served, settings: AppSettings, state: Path, monkeypat
         admin = login("sam")
         admin.file_uploader(key="ingest_file").set_value(("customer example.md", content.encode(), "text/markdown"))
         admin.selectbox(key="ingest_tenant").set_value(TENANT)
+        # A file without front matter must be given its public URL (the heading is its title).
+        admin.text_input(key="ingest_url").input("https://help.ledgerly.example/articles/customer-examples")
         admin.button(key="ingest_submit").click().run()
         assert not admin.exception, admin.exception
         assert services.ingest_log.runs()[0].chunks_added > 0

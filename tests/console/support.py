@@ -3,9 +3,14 @@ console started as its own process."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +30,7 @@ USERS = {
     "wendy": {"role": "widget", "tenant": "ledgerly", "name": "Widget key"},
 }
 TIMEOUT = 120
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -75,3 +81,37 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, seconds
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not come up:\n{log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.3)
+
+
+@contextmanager
+def launched_console(state: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """`python -m ui.console.launch` (the console and the API in one process) over the data dir ``state``, its
+    output in ``log``, with the environment's ``DESKPILOT_`` variables replaced by ``env``; yields (console
+    url, API url) once both answer, and stops the process afterwards."""
+    console_port, api_port = free_port(), free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")} | (env or {})
+    command = [sys.executable, "-m", "ui.console.launch", "--data-dir", str(state)]
+    command += ["--port", str(console_port), "--api-port", str(api_port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            api, console = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{console_port}"
+            wait_until_up(f"{api}/readyz", process, log, seconds=180)
+            wait_until_up(f"{console}/_stcore/health", process, log, seconds=180)
+            yield console, api
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def smtp_env(host: str, port: int) -> dict[str, str]:
+    """The settings that make a launched console deliver replies to a plain SMTP server on loopback."""
+    return {
+        "DESKPILOT_SMTP_HOST": host,
+        "DESKPILOT_SMTP_PORT": str(port),
+        "DESKPILOT_SMTP_SECURITY": "none",  # loopback, no login
+        "DESKPILOT_SMTP_FROM": "Ledgerly Support <support@ledgerly.example>",
+    }

@@ -27,12 +27,14 @@ CONTACT = "derek.customer@example.org"
 QUESTIONS = ("How long does the password reset link stay valid?", "Can I pay with bitcoin?")
 
 
-def _widget_handoff(console: Console, tenant: str = "ledgerly") -> tuple[EscalationIn, list[InteractionIn]]:
-    """Two widget answers by the real assistant in one conversation, then an escalation with a contact, written
-    as the API writes them."""
+def _widget_handoff(
+    console: Console, tenant: str = "ledgerly", questions: tuple[str, ...] = QUESTIONS
+) -> tuple[EscalationIn, list[InteractionIn]]:
+    """Widget answers by the real assistant in one conversation (two by default), then an escalation with a
+    contact, written as the API writes them."""
     conversation = uuid4().hex
     recorded = []
-    for text in QUESTIONS:
+    for text in questions:
         answer = console.services.assistant.answer(Question(text=text, tenant=tenant, channel="widget"))
         item = InteractionIn.from_answer(
             answer, tenant=tenant, channel="widget", actor="key:widget", conversation_id=conversation
@@ -159,27 +161,9 @@ def test_sending_the_reply_to_a_handoff_resolves_it(console: Console) -> None:
 
 def test_a_german_handoff_is_answered_in_german(console: Console) -> None:
     """A hand-off carries no locale: the reply takes the language the assistant found the questions written in."""
-    conversation = uuid4().hex
-    answer = console.services.assistant.answer(
-        Question(
-            text="Wie lange ist der Link zum Zurücksetzen des Passworts gültig?", tenant="ledgerly", channel="widget"
-        )
+    escalation, _ = _widget_handoff(
+        console, questions=("Wie lange ist der Link zum Zurücksetzen des Passworts gültig?",)
     )
-    item = InteractionIn.from_answer(
-        answer, tenant="ledgerly", channel="widget", actor="key:widget", conversation_id=conversation
-    )
-    console.store.record_interaction(item)
-    escalation = EscalationIn(
-        tenant="ledgerly",
-        interaction_id=item.id,
-        reason="widget: customer asked for a person",
-        queue="support",
-        actor="key:widget",
-        channel="widget",
-        contact=CONTACT,
-        conversation_id=conversation,
-    )
-    console.store.record_escalation(escalation)
     at = login("ava")
     ticket = next(t for t in console.services.tickets.all() if t.escalation_id == str(escalation.id))
     at.radio(key="inbox_ticket").set_value(ticket.ticket_id).run()

@@ -14,12 +14,8 @@ with a contact key configured (the API seals the address, the console opens it).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +27,7 @@ from sqlalchemy import text
 from feedback.settings import FeedbackSettings
 from feedback.store import FeedbackStore
 from tests.browser import chromium, needs_chromium, watched_page
-from tests.console.support import free_port, wait_until_up
+from tests.console.support import launched_console, smtp_env
 from tests.mailbox import Mailbox, smtp_server
 from ui.console import kpis
 from ui.console.contacts import SEALED_PREFIX
@@ -66,42 +62,10 @@ def launched(
     root = tmp_path_factory.mktemp("handoff-browser")
     state = root / "state"
     shutil.copytree(sample_state, state)
-    console_port, api_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")}
-    env["DESKPILOT_CONSOLE_CONTACT_KEY"] = Fernet.generate_key().decode()
-    env["DESKPILOT_SMTP_HOST"], env["DESKPILOT_SMTP_PORT"] = mailbox.host, str(mailbox.port)
-    env["DESKPILOT_SMTP_SECURITY"] = "none"  # loopback, no login
-    env["DESKPILOT_SMTP_FROM"] = "Ledgerly Support <support@ledgerly.example>"
     log = root / "launch.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ui.console.launch",
-                "--data-dir",
-                str(state),
-                "--port",
-                str(console_port),
-                "--api-port",
-                str(api_port),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            api, console = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{console_port}"
-            wait_until_up(f"{api}/readyz", process, log, seconds=180)
-            wait_until_up(f"{console}/_stcore/health", process, log, seconds=180)
-            yield console, api, state
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    env = {"DESKPILOT_CONSOLE_CONTACT_KEY": Fernet.generate_key().decode(), **smtp_env(mailbox.host, mailbox.port)}
+    with launched_console(state, log, env) as (console, api):
+        yield console, api, state
     assert CONTACT not in log.read_text(errors="replace"), "the contact never reaches the process's log"
 
 

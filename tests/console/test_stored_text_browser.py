@@ -9,11 +9,7 @@ that host, and the payloads must be readable as the text they are.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,7 +21,7 @@ from playwright.sync_api import Page, expect
 from feedback.settings import FeedbackSettings
 from feedback.store import FeedbackStore
 from tests.browser import chromium, needs_chromium, watched_page
-from tests.console.support import free_port, wait_until_up
+from tests.console.support import launched_console
 from ui.console.settings import DEMO_PASSWORD, ConsoleSettings
 from ui.console.tickets import TicketStore
 
@@ -52,38 +48,8 @@ def launched(sample_state: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     # A ticket stored before redaction at rest existed: its sender is whatever the mail said.
     inbox = TicketStore(ConsoleSettings(data_dir=state).resolved_console_dir() / "tickets.json")
     inbox.add("ledgerly", f"Hello, {HTML}", subject=f"Refund {MARKDOWN}", customer_name=f"{HTML} {BARE}")
-    console_port, api_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESKPILOT_")}
-    log = root / "launch.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ui.console.launch",
-                "--data-dir",
-                str(state),
-                "--port",
-                str(console_port),
-                "--api-port",
-                str(api_port),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            api, console = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{console_port}"
-            wait_until_up(f"{api}/readyz", process, log, seconds=180)
-            wait_until_up(f"{console}/_stcore/health", process, log, seconds=180)
-            yield console, api, key
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with launched_console(state, root / "launch.log") as (console, api):
+        yield console, api, key
 
 
 def _post(api: str, path: str, key: str, body: dict[str, object]) -> httpx.Response:
