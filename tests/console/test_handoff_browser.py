@@ -122,6 +122,10 @@ def test_a_customer_handoff_reaches_ava_who_answers_it(launched: tuple[str, str,
             turn = page.locator(".dp-turn-customer").first
             expect(turn).to_contain_text(QUESTION)
             expect(page.locator(".dp-turn-assistant").first).to_be_visible()
+            # The draft is written before Ava acts: a click while the page is still running can be lost (a
+            # combined run once lost both the click and the selected ticket; next session looks into it).
+            expect(page.get_by_text(f"To: {CONTACT}")).to_be_visible(timeout=SLOW_MS)
+            expect(page.get_by_label("Reply to send")).to_be_visible(timeout=SLOW_MS)
             _shot(page, "handoff-ticket")
             page.get_by_role("button", name="Assign to me").click()
             expect(main.get_by_text("hand-off assigned").first).to_be_visible(timeout=STEP_MS)
